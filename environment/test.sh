@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The kit's test command (the README's second command; .ci/run calls exactly this).
+# Installs what the tests need that Maven cannot bring (npm for the datasets; Jupyter for the kernel tests;
+# Chromium for the browser test), then builds everything and runs every test with Maven.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+
+need_apt=()
+command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || need_apt+=(maven)
+command -v npm >/dev/null || need_apt+=(nodejs npm)
+if [ -x environment/install-test-deps.sh ]; then
+  bash environment/install-test-deps.sh
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "[test] installing ${need_apt[*]} with apt-get" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+
+export MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824
+exec mvn -B -ntp install "$@"
