@@ -102,6 +102,11 @@ public final class DDIMScheduler extends BaseScheduler {
         return step(modelOutput, timestep, sample, 0f, false, generator, null);
     }
 
+    /** A step with noise weight {@code eta}; noise (when eta > 0) from the engine's random generator. */
+    public SchedulerOutput step(NDArray modelOutput, long timestep, NDArray sample, float eta) {
+        return step(modelOutput, timestep, sample, eta, false, null, null);
+    }
+
     /** A step with noise weight {@code eta}; noise from {@code generator} (null: the engine's). */
     public SchedulerOutput step(NDArray modelOutput, long timestep, NDArray sample, float eta, SeededNoise generator) {
         return step(modelOutput, timestep, sample, eta, false, generator, null);
