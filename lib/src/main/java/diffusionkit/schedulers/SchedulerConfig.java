@@ -555,14 +555,24 @@ public final class SchedulerConfig {
             throw new IllegalArgumentException("a scheduler config number must be finite, got " + d);
         }
         double a = Math.abs(d);
+        String text;
         if (a == 0 || (a >= 1e-4 && a < 1e16)) {
-            String plain = new BigDecimal(Double.toString(d)).toPlainString();
-            if (!plain.contains(".")) {
-                plain = plain + ".0";
+            text = new BigDecimal(Double.toString(d)).stripTrailingZeros().toPlainString();
+            if (!text.contains(".")) {
+                text = text + ".0";
             }
-            return new JsonPrimitive(new BigDecimal(plain));
+        } else {
+            // Java writes 1.0E-5, Python 1e-05
+            String j = Double.toString(d);
+            int e = j.indexOf('E');
+            String mantissa = j.substring(0, e);
+            if (mantissa.endsWith(".0")) {
+                mantissa = mantissa.substring(0, mantissa.length() - 2);
+            }
+            int exp = Integer.parseInt(j.substring(e + 1));
+            text = mantissa + "e" + (exp < 0 ? "-" : "+") + String.format("%02d", Math.abs(exp));
         }
-        return new JsonPrimitive(new BigDecimal(Double.toString(d)));
+        return com.google.gson.JsonParser.parseString(text).getAsJsonPrimitive(); // keeps the spelling
     }
 
     @Override
@@ -570,14 +580,21 @@ public final class SchedulerConfig {
         return GSON.toJson(json);
     }
 
+    /** Equal when all keys and values are equal, {@code _diffusers_version} aside (save writes the current one). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof SchedulerConfig c && c.json.equals(json);
+        return o instanceof SchedulerConfig c && c.comparable().equals(comparable());
     }
 
     @Override
     public int hashCode() {
-        return json.hashCode();
+        return comparable().hashCode();
+    }
+
+    private JsonObject comparable() {
+        JsonObject o = json.deepCopy();
+        o.remove("_diffusers_version");
+        return o;
     }
 
     /**
