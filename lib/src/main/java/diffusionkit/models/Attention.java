@@ -1,0 +1,161 @@
+package diffusionkit.models;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+/**
+ * diffusers' {@code Attention} as the UNet's spatial self-attention uses it ({@code AttnProcessor},
+ * {@code _from_deprecated_attn_block}): optional GroupNorm, q/k/v projections, softmax(q·kᵀ/√d)·v per head,
+ * the {@code to_out.0} projection, the residual connection and the division by {@code rescale_output_factor}.
+ * Parameters: {@code group_norm}, {@code to_q}, {@code to_k}, {@code to_v}, {@code to_out.0} (Linear layers,
+ * weight [out, in]).
+ *
+ * <p>The computation stays channel-first, so no transposed copy is ever made: the projections are 1x1
+ * convolutions with the Linear weights (q pre-scaled by 1/√d), which give [B, heads·d, H, W], i.e. the
+ * per-head matrices [B·heads, d, L] as free views; scores = qᵀk and out = v·softmax(scores)ᵀ are batched
+ * matrix products on transposed views, and the result [B·heads, d, L] is again a free view [B, heads·d, H, W]
+ * for the output projection.
+ */
+public final class Attention extends ModuleBlock {
+
+    private final int channels;
+    private final int heads;
+    private final int dimHead;
+    private final int innerDim;
+    private final boolean residualConnection;
+    private final double rescaleOutputFactor;
+    private final GroupNorm groupNorm;
+    private final LinearLayer toQ;
+    private final LinearLayer toK;
+    private final LinearLayer toV;
+    private final LinearLayer toOut;
+
+    /**
+     * @param manager where the parameters live
+     * @param channels query dimension (channels of the feature map)
+     * @param heads number of heads
+     * @param dimHead size of each head
+     * @param normNumGroups groups of the GroupNorm, or 0 for none
+     * @param eps GroupNorm eps
+     * @param residualConnection add the input to the output
+     * @param rescaleOutputFactor divides the output
+     */
+    public Attention(NDManager manager, int channels, int heads, int dimHead, int normNumGroups, double eps,
+                     boolean residualConnection, double rescaleOutputFactor) {
+        this.channels = channels;
+        this.heads = heads;
+        this.dimHead = dimHead;
+        this.innerDim = heads * dimHead;
+        this.residualConnection = residualConnection;
+        this.rescaleOutputFactor = rescaleOutputFactor;
+        groupNorm = normNumGroups > 0 ? module("group_norm", new GroupNorm(manager, normNumGroups, channels, eps)) : null;
+        toQ = module("to_q", new LinearLayer(manager, channels, innerDim));
+        toK = module("to_k", new LinearLayer(manager, channels, innerDim));
+        toV = module("to_v", new LinearLayer(manager, channels, innerDim));
+        ToOut out = module("to_out", new ToOut(manager, innerDim, channels));
+        toOut = out.linear;
+    }
+
+    /** {@code to_out}: a ModuleList of Linear (index 0) and Dropout (index 1, no parameters). */
+    static final class ToOut extends ModuleBlock {
+        final LinearLayer linear;
+
+        ToOut(NDManager manager, int in, int out) {
+            linear = module("0", new LinearLayer(manager, in, out));
+        }
+
+        @Override
+        protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+            return new NDList(linear.forward(inputs.head()));
+        }
+
+        @Override
+        public Shape[] getOutputShapes(Shape[] inputShapes) {
+            return linear.getOutputShapes(inputShapes);
+        }
+    }
+
+    /**
+     * Self-attention over the positions of {@code x} [B, C, H, W].
+     *
+     * @return [B, C, H, W]
+     */
+    public NDArray forward(NDArray x) {
+        Shape s = x.getShape();
+        long b = s.get(0);
+        long h = s.get(2);
+        long w = s.get(3);
+        long len = h * w;
+        double scale = 1.0 / Math.sqrt(dimHead);
+        NDArray hs = groupNorm != null ? groupNorm.forward(x) : x;
+        NDArray q;
+        NDArray k;
+        NDArray v;
+        try (NDArray wq = toQ.weight().getArray().mul(scale); NDArray bq = toQ.bias().getArray().mul(scale)) {
+            q = conv1x1(hs, wq, bq);
+        }
+        k = conv1x1(hs, toK.weight().getArray(), toK.bias().getArray());
+        v = conv1x1(hs, toV.weight().getArray(), toV.bias().getArray());
+        closeUnless(hs, x);
+        NDArray probs;
+        try (NDArray qh = q.reshape(b * heads, dimHead, len);
+             NDArray kh = k.reshape(b * heads, dimHead, len);
+             NDArray qt = qh.transpose(0, 2, 1);
+             NDArray scores = qt.batchMatMul(kh)) { // [B*heads, Lq, Lk] = (q/sqrt(d))^T k
+            probs = scores.softmax(2);
+        } finally {
+            q.close();
+            k.close();
+        }
+        NDArray out;
+        try (NDArray vh = v.reshape(b * heads, dimHead, len);
+             NDArray pt = probs.transpose(0, 2, 1);
+             NDArray o = vh.batchMatMul(pt); // [B*heads, d, Lq]
+             NDArray o4 = o.reshape(b, innerDim, h, w)) {
+            out = conv1x1(o4, toOut.weight().getArray(), toOut.bias().getArray());
+        } finally {
+            v.close();
+            probs.close();
+        }
+        if (residualConnection) {
+            out.addi(x);
+        }
+        if (rescaleOutputFactor != 1.0) {
+            out.divi(rescaleOutputFactor);
+        }
+        return out;
+    }
+
+    /** A Linear layer (weight [out, in]) applied to every position of a channel-first map. */
+    private static NDArray conv1x1(NDArray x, NDArray weight, NDArray bias) {
+        Shape ws = weight.getShape();
+        try (NDArray w4 = weight.reshape(ws.get(0), ws.get(1), 1, 1)) {
+            return Conv2d.conv2d(x, w4, bias).singletonOrThrow();
+        }
+    }
+
+    /** Number of heads. */
+    public int heads() {
+        return heads;
+    }
+
+    @Override
+    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        return new NDList(forward(inputs.head()));
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return new Shape[] {inputShapes[0]};
+    }
+
+    @Override
+    public String toString() {
+        return "Attention(" + channels + ", heads=" + heads + ", dim_head=" + dimHead + ")";
+    }
+}

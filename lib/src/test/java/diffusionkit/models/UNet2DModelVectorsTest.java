@@ -1,0 +1,116 @@
+package diffusionkit.models;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import diffusionkit.io.Safetensors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** UNet2DModel against diffusers v0.31 reference outputs (vectors/unet_a, unet_b, unet_a_legacy_attn_names). */
+class UNet2DModelVectorsTest {
+
+    static NDManager manager;
+
+    @BeforeAll
+    static void setUp() {
+        manager = NDManager.newBaseManager(Device.cpu());
+    }
+
+    @AfterAll
+    static void tearDown() {
+        manager.close();
+    }
+
+    static Path vectors(String name) {
+        try {
+            return Path.of(UNet2DModelVectorsTest.class.getResource("/vectors/" + name).toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static double maxAbsDiff(NDArray a, NDArray b) {
+        assertEquals(b.getShape(), a.getShape());
+        try (NDArray d = a.sub(b).abs(); NDArray m = d.max()) {
+            return m.getFloat();
+        }
+    }
+
+    /** Runs every case of io.safetensors (b2: one timestep per sample; t_scalar: one timestep broadcast). */
+    static void checkCases(UNet2DModel unet, Path io) throws Exception {
+        try (NDManager m = manager.newSubManager()) {
+            Map<String, NDArray> t = Safetensors.read(io, m);
+            for (String c : new String[] {"b2", "t_scalar"}) {
+                NDArray out = unet.forward(t.get(c + "/sample"), t.get(c + "/timestep"), null);
+                double diff = maxAbsDiff(out, t.get(c + "/out_sample"));
+                assertTrue(diff <= 1e-4, io + " case " + c + ": max |out - diffusers| = " + diff);
+            }
+            // a Java scalar timestep is broadcast like a Python int
+            NDArray out = unet.forward(t.get("t_scalar/sample"), t.get("t_scalar/timestep").getLong(0), null);
+            assertTrue(maxAbsDiff(out, t.get("t_scalar/out_sample")) <= 1e-4);
+            // a 0-d timestep array as well
+            try (NDArray scalar = m.create(t.get("t_scalar/timestep").getLong(0))) {
+                out = unet.forward(t.get("t_scalar/sample"), scalar, null);
+                assertTrue(maxAbsDiff(out, t.get("t_scalar/out_sample")) <= 1e-4);
+            }
+        }
+    }
+
+    @Test
+    void unetAMatchesDiffusers() throws Exception {
+        try (UNet2DModel unet = UNet2DModel.fromPretrained(vectors("unet_a"), manager)) {
+            checkCases(unet, vectors("unet_a/io.safetensors"));
+        }
+    }
+
+    @Test
+    void unetBMatchesDiffusers() throws Exception {
+        try (UNet2DModel unet = UNet2DModel.fromPretrained(vectors("unet_b"), manager)) {
+            checkCases(unet, vectors("unet_b/io.safetensors"));
+        }
+    }
+
+    @Test
+    void legacyAttentionNamesGiveUnetAOutput() throws Exception {
+        try (UNet2DModel unet = UNet2DModel.fromPretrained(vectors("unet_a_legacy_attn_names"), manager)) {
+            checkCases(unet, vectors("unet_a/io.safetensors"));
+        }
+    }
+
+    @Test
+    void inputGradientMatchesDiffusers() throws Exception {
+        try (UNet2DModel unet = UNet2DModel.fromPretrained(vectors("unet_a"), manager);
+             NDManager m = manager.newSubManager()) {
+            Map<String, NDArray> g = Safetensors.read(vectors("unet_a/grad_input.safetensors"), m);
+            NDArray x = g.get("sample");
+            x.setRequiresGradient(true);
+            NDArray loss;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray out = unet.forward(x, g.get("timestep"), null, false);
+                NDArray d = out.sub(g.get("target"));
+                loss = d.square().mean();
+                gc.backward(loss);
+            }
+            assertEquals(g.get("loss").getFloat(0), loss.getFloat(), 1e-5);
+            NDArray grad = x.getGradient();
+            NDArray ref = g.get("grad_sample");
+            double scale = ref.abs().max().getFloat();
+            double diff = maxAbsDiff(grad, ref);
+            assertTrue(diff <= 1e-4 * scale, "max |grad - diffusers| = " + diff + " vs max |ref| = " + scale);
+            // parameters received gradients too
+            NDArray wGrad = unet.stateDictParameters().get("conv_in.weight").getArray().getGradient();
+            assertTrue(wGrad.abs().sum().getFloat() > 0);
+        }
+    }
+}
