@@ -18,7 +18,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -498,7 +497,7 @@ public final class ClipModel implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "ClipModel(" + params.size() + " tensors, " + Arrays.toString(new long[] {
-                params.values().stream().mapToLong(a -> a.getShape().size()).sum()}) + " parameters, " + config + ")";
+        long n = params.values().stream().mapToLong(a -> a.getShape().size()).sum();
+        return "ClipModel(" + params.size() + " tensors, " + n + " parameters, " + config + ")";
     }
 }

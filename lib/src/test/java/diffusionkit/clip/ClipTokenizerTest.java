@@ -152,6 +152,29 @@ class ClipTokenizerTest {
     }
 
     @Test
+    void openAiBpeFileGivesTheSameVocabulary(@TempDir Path tmp) throws IOException {
+        // OpenAI's bpe_simple_vocab_16e6.txt.gz holds the same merges after a header line; rebuild one from merges.txt
+        List<String> lines = Files.readAllLines(folder.resolve("merges.txt"));
+        Path gz = tmp.resolve("bpe_simple_vocab_16e6.txt.gz");
+        try (java.io.Writer w = new java.io.OutputStreamWriter(
+                new java.util.zip.GZIPOutputStream(Files.newOutputStream(gz)), java.nio.charset.StandardCharsets.UTF_8)) {
+            w.write("\"bpe_simple_vocab_16e6.txt#version: 0.2\n");
+            for (String l : lines.subList(1, lines.size())) {
+                w.write(l + "\n");
+            }
+            w.write("zz zz\n"); // beyond the 48894 merges CLIP uses: ignored
+        }
+        ClipTokenizer openAi = ClipTokenizer.fromPretrained(tmp);
+        assertEquals(49408, openAi.vocabSize());
+        assertEquals(tokenizer.tokenToId("rose</w>"), openAi.tokenToId("rose</w>"));
+        for (JsonElement pe : prompts) {
+            JsonObject p = pe.getAsJsonObject();
+            String text = p.get("text").getAsString();
+            assertArrayEquals(ints(p.get("openai_ids")), openAi.encode(text, ClipTokenizer.Padding.ZEROS), text);
+        }
+    }
+
+    @Test
     void missingFilesAreNamed(@TempDir Path tmp) throws IOException {
         Files.copy(folder.resolve("vocab.json"), tmp.resolve("vocab.json"));
         CheckpointException e = assertThrows(CheckpointException.class, () -> ClipTokenizer.fromPretrained(tmp));
