@@ -132,6 +132,10 @@ class ClipModelTest {
         assertTrue(e.getMessage().contains(tmp.toString()) && e.getMessage().contains("openai/clip-vit-base-patch32"), e.getMessage());
         e = assertThrows(CheckpointException.class, () -> ClipModel.checkFolder(tmp, true));
         assertTrue(e.getMessage().contains("lacks model.safetensors (or pytorch_model.bin), vocab.json and merges.txt"), e.getMessage());
+        Files.writeString(tmp.resolve("pytorch_model.bin"), "");
+        e = assertThrows(CheckpointException.class, () -> ClipModel.fromPretrained(tmp, manager));
+        assertTrue(e.getMessage().contains("has pytorch_model.bin but no model.safetensors"), e.getMessage());
+        Files.delete(tmp.resolve("pytorch_model.bin"));
         Files.delete(tmp.resolve("config.json"));
         Files.copy(folder.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
         e = assertThrows(CheckpointException.class, () -> ClipModel.fromPretrained(tmp, manager));
