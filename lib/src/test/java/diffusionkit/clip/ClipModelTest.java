@@ -159,6 +159,26 @@ class ClipModelTest {
     }
 
     @Test
+    void parametersTakeGradients() throws IOException {
+        try (NDManager m = manager.newSubManager(); ClipModel trainable = ClipModel.fromPretrained(folder, m)) {
+            trainable.setRequiresGradient(true);
+            NDArray pixels = ref.get("pixel_values");
+            NDArray pooled;
+            try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                ClipModel.VisionOutput out = trainable.visionModel(pixels);
+                pooled = out.pooledOutput();
+                NDArray features = trainable.getImageFeatures(pixels);
+                gc.backward(features.sum());
+            }
+            // d sum(pooled @ W^T) / dW[j, k] = sum_b pooled[b, k] for every row j
+            NDArray expected = pooled.sum(new int[] {0}).expandDims(0).broadcast(16, 32);
+            assertClose(expected, trainable.getParameter("visual_projection.weight").getGradient(), 1e-4f, "d/dW visual_projection");
+            float patchGrad = trainable.getParameter("vision_model.embeddings.patch_embedding.weight").getGradient().abs().max().getFloat();
+            assertTrue(patchGrad > 0, "the gradient reaches the patch embedding");
+        }
+    }
+
+    @Test
     void eosRule() {
         long[] ids = {49406, 5, 49407, 49407, 0};
         assertEquals(2, ClipModel.eosPosition(ids, 0, 5, 2));
