@@ -1,0 +1,172 @@
+package diffusionkit.clip;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+
+import java.util.List;
+import java.util.Random;
+
+/**
+ * The CLIP guidance loss of the Hugging Face Diffusion Models course (Unit 2, "CLIP Guidance"):
+ *
+ * <pre>
+ * image_features = clip_model.encode_image(tfms(image))          # tfms: crop, rotate, flip, Normalize
+ * u = normalize(image_features);  v = normalize(text_features)
+ * loss = mean( 2 * arcsin(||u - v|| / 2)^2 )                     # squared great-circle distance
+ * </pre>
+ *
+ * averaged over {@code nCuts} independent augmentations (the course averages the gradients of {@code n_cuts}
+ * losses, which is the gradient of their mean). The image is the model's {@code pred_original_sample} in [-1, 1]
+ * and, as in the course, CLIP's {@code Normalize(mean, std)} is applied to it directly (no [0, 1] mapping).
+ *
+ * <p>Built with {@link #builder()}; the random augmentations are seeded and the generator advances on every call,
+ * so a run is reproducible while each call draws new cuts. Everything is NDArray arithmetic: call
+ * {@link #compute} inside a {@code GradientCollector} to get d loss / d image.
+ */
+public final class ClipLoss {
+
+    /** CLIP's per-channel mean (OpenAI's preprocessing, {@code image_mean} of transformers' CLIPImageProcessor). */
+    public static final float[] MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
+    /** CLIP's per-channel standard deviation. */
+    public static final float[] STD = {0.26862954f, 0.26130258f, 0.27577711f};
+
+    private final ClipModel model;
+    private final int nCuts;
+    private final ClipAugment augment;
+    private final Random rng;
+
+    private ClipLoss(Builder b) {
+        this.model = b.model;
+        this.nCuts = b.nCuts;
+        this.augment = b.augment ? ClipAugment.course(model.getConfig().visionConfig().imageSize()) : null;
+        this.rng = new Random(b.seed);
+    }
+
+    /** A builder: {@code setModel} is required; defaults are 1 cut, no augmentation, seed 0. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builder of {@link ClipLoss}. */
+    public static final class Builder {
+        private ClipModel model;
+        private int nCuts = 1;
+        private boolean augment;
+        private long seed;
+
+        private Builder() {}
+
+        /** The CLIP model (required). */
+        public Builder setModel(ClipModel model) {
+            this.model = model;
+            return this;
+        }
+
+        /** Number of augmented cuts averaged per call ({@code n_cuts}, 4 in the course). */
+        public Builder optCuts(int nCuts) {
+            if (nCuts < 1) {
+                throw new IllegalArgumentException("nCuts must be at least 1, got " + nCuts);
+            }
+            this.nCuts = nCuts;
+            return this;
+        }
+
+        /** Whether to apply the course's random crop / rotation / flip ({@link ClipAugment#course}) before Normalize. */
+        public Builder optAugment(boolean augment) {
+            this.augment = augment;
+            return this;
+        }
+
+        /** Seed of the augmentations. */
+        public Builder optSeed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** Builds the loss. */
+        public ClipLoss build() {
+            if (model == null) {
+                throw new IllegalStateException("ClipLoss needs a model: call setModel(ClipModel.fromPretrained(folder, manager))");
+            }
+            return new ClipLoss(this);
+        }
+    }
+
+    /**
+     * The loss of {@code image} (in [-1, 1], [B, C, H, W]) against {@code textFeatures} ([P] or [T, P], e.g. from
+     * {@link #textFeatures}): the mean over {@code nCuts} of {@link #sphericalDistanceLoss} of
+     * CLIP(Normalize(augment(image))). Without augmentation an image that is not image_size square is resized
+     * (bilinear) first. A scalar.
+     */
+    public NDArray compute(NDArray image, NDArray textFeatures) {
+        int size = model.getConfig().visionConfig().imageSize();
+        NDArray total = null;
+        for (int cut = 0; cut < nCuts; cut++) {
+            NDArray x = image;
+            if (augment != null) {
+                x = augment.apply(x, rng);
+            } else if (x.getShape().get(2) != size || x.getShape().get(3) != size) {
+                Shape s = x.getShape();
+                x = ClipAugment.apply(x, ClipAugment.Params.identity((int) s.get(2), (int) s.get(3)), size);
+            }
+            NDArray loss = sphericalDistanceLoss(model.getImageFeatures(clipNormalize(x)), textFeatures);
+            total = total == null ? loss : total.add(loss);
+        }
+        return nCuts == 1 ? total : total.div(nCuts);
+    }
+
+    /** Number of cuts per call. */
+    public int getCuts() {
+        return nCuts;
+    }
+
+    /** Re-seeds the augmentations. */
+    public void reseed(long seed) {
+        rng.setSeed(seed);
+    }
+
+    /**
+     * The course's {@code Normalize(mean, std)} applied directly to {@code image} [B, 3, H, W] (in [-1, 1] in the course):
+     * {@code (image - mean) / std} per channel.
+     */
+    public static NDArray clipNormalize(NDArray image) {
+        NDManager m = image.getManager();
+        NDArray mean = m.create(MEAN, new Shape(1, 3, 1, 1)).toDevice(image.getDevice(), false);
+        NDArray std = m.create(STD, new Shape(1, 3, 1, 1)).toDevice(image.getDevice(), false);
+        return image.sub(mean).div(std);
+    }
+
+    /**
+     * Squared great-circle distance between every image and every text embedding, [B, T]:
+     * {@code 2 * arcsin(||u - v|| / 2)^2} with u, v the L2-normalised embeddings.
+     *
+     * @param imageEmbeds [B, P] (need not be normalised)
+     * @param textEmbeds [P] or [T, P] (need not be normalised)
+     */
+    public static NDArray sphericalDistance(NDArray imageEmbeds, NDArray textEmbeds) {
+        NDArray t = textEmbeds.getShape().dimension() == 1 ? textEmbeds.reshape(1, -1) : textEmbeds;
+        NDArray u = ClipModel.normalize(imageEmbeds).expandDims(1);                      // [B, 1, P]
+        NDArray v = ClipModel.normalize(t).expandDims(0);                                // [1, T, P]
+        return u.sub(v).norm(new int[] {2}).div(2).asin().square().mul(2);               // 2 * arcsin(|u - v| / 2)^2
+    }
+
+    /** The course's {@code clip_loss} on embeddings: the mean of {@link #sphericalDistance} (a scalar). */
+    public static NDArray sphericalDistanceLoss(NDArray imageEmbeds, NDArray textEmbeds) {
+        return sphericalDistance(imageEmbeds, textEmbeds).mean();
+    }
+
+    /**
+     * Text features of one prompt, the loss's target: {@code get_text_features} of the Hugging Face encoding
+     * (equal to OpenAI's {@code encode_text} of its zero-padded ids), shape [1, P], on {@code manager}.
+     */
+    public static NDArray textFeatures(ClipModel model, ClipTokenizer tokenizer, String prompt, NDManager manager) {
+        ClipTokenizer.Batch batch = tokenizer.encodeBatch(List.of(prompt), ClipTokenizer.Padding.EOS, manager);
+        return model.getTextFeatures(batch.inputIds(), batch.attentionMask());
+    }
+
+    @Override
+    public String toString() {
+        return "ClipLoss(nCuts " + nCuts + ", " + (augment == null ? "no augmentation" : augment.toString()) + ")";
+    }
+}
