@@ -154,7 +154,7 @@ public final class Safetensors {
                 String dtype = o.get("dtype").getAsString();
                 if (dtypeSize(dtype) < 0) {
                     throw new CheckpointException(bad + "tensor '" + name + "' has unknown dtype '" + dtype
-                            + "' (known: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)." + fix);
+                            + "' (known: F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL)." + fix);
                 }
                 var shapeJson = o.getAsJsonArray("shape");
                 long[] shape = new long[shapeJson.size()];
