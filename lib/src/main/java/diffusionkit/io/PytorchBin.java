@@ -41,7 +41,7 @@ import java.util.zip.ZipFile;
  *
  * <p>The pickle is read by an allow-listing unpickler: only {@code collections.OrderedDict},
  * {@code torch._utils._rebuild_tensor_v2}, {@code torch._utils._rebuild_parameter} and the {@code torch.*Storage}
- * types may appear. Any other global (or an opcode that could create an arbitrary object) is refused at the moment
+ * types (also {@code torch.cuda.*Storage} of old GPU checkpoints, read to the CPU) may appear. Any other global (or an opcode that could create an arbitrary object) is refused at the moment
  * it is read, before any REDUCE, with an error that names the file and the global; the same holds for
  * {@code torch.load(weights_only=True)}. The top-level object must be a dict of name to tensor. Every storage is
  * checked (present, of the declared size) before tensor data is read, and every size read from the file is checked

@@ -178,7 +178,7 @@ final class RestrictedUnpickler extends Unpickler {
         if (g != null) {
             return g;
         }
-        if (module.strip().equals("torch")) {
+        if (module.strip().equals("torch") || module.strip().equals("torch.cuda")) { // location is ignored: read to CPU
             PytorchBin.StorageType t = PytorchBin.StorageType.byName(name.strip());
             if (t != null) {
                 return t;
