@@ -48,11 +48,15 @@ public final class Safetensors {
 
     /** One entry of the header. */
     public record TensorInfo(String name, String dtype, long[] shape, long begin, long end) {
-        /** Number of elements. */
+        /**
+         * Number of elements.
+         *
+         * @throws ArithmeticException when it does not fit in a long
+         */
         public long numel() {
             long n = 1;
             for (long s : shape) {
-                n *= s;
+                n = Math.multiplyExact(n, s);
             }
             return n;
         }
@@ -67,7 +71,11 @@ public final class Safetensors {
         Map<String, NDArray> out = new LinkedHashMap<>();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             for (TensorInfo t : header.tensors()) {
-                ByteBuffer raw = ByteBuffer.allocate(Math.toIntExact(t.end() - t.begin())).order(ByteOrder.LITTLE_ENDIAN);
+                if (t.end() - t.begin() > Integer.MAX_VALUE - 16) {
+                    throw new CheckpointException(file + ": tensor '" + t.name() + "' has " + (t.end() - t.begin())
+                            + " bytes, more than this reader handles in one array (2 GiB). Split the checkpoint into smaller tensors.");
+                }
+                ByteBuffer raw = ByteBuffer.allocate((int) (t.end() - t.begin())).order(ByteOrder.LITTLE_ENDIAN);
                 long pos = header.dataStart() + t.begin();
                 while (raw.hasRemaining()) {
                     int n = ch.read(raw, pos + raw.position());
@@ -103,7 +111,7 @@ public final class Safetensors {
         long headerLen;
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, lenBuf, 0);
+            readFully(ch, lenBuf, 0, file);
             headerLen = lenBuf.flip().getLong();
             if (headerLen < 0 || headerLen > size - 8) {
                 throw new CheckpointException(bad + "its header length " + Long.toUnsignedString(headerLen)
@@ -113,7 +121,7 @@ public final class Safetensors {
                 throw new CheckpointException(bad + "its header length " + headerLen + " exceeds " + MAX_HEADER + " bytes." + fix);
             }
             ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
-            readFully(ch, hb, 8);
+            readFully(ch, hb, 8, file);
             headerBytes = hb.array();
         }
         JsonObject json;
@@ -133,6 +141,9 @@ public final class Safetensors {
         for (Map.Entry<String, JsonElement> en : json.entrySet()) {
             String name = en.getKey();
             if (name.equals("__metadata__")) {
+                if (!en.getValue().isJsonObject()) {
+                    throw new CheckpointException(bad + "its __metadata__ is not a JSON object of strings." + fix);
+                }
                 for (Map.Entry<String, JsonElement> m : en.getValue().getAsJsonObject().entrySet()) {
                     metadata.put(m.getKey(), m.getValue().isJsonPrimitive() ? m.getValue().getAsString() : m.getValue().toString());
                 }
@@ -143,7 +154,7 @@ public final class Safetensors {
                 String dtype = o.get("dtype").getAsString();
                 if (dtypeSize(dtype) < 0) {
                     throw new CheckpointException(bad + "tensor '" + name + "' has unknown dtype '" + dtype
-                            + "' (known: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)." + fix);
+                            + "' (known: F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL)." + fix);
                 }
                 var shapeJson = o.getAsJsonArray("shape");
                 long[] shape = new long[shapeJson.size()];
@@ -166,25 +177,30 @@ public final class Safetensors {
         byOffset.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
         long expected = 0;
         for (TensorInfo t : byOffset) {
-            if (t.begin() < 0 || t.end() < t.begin() || t.end() > dataLen) {
-                throw new CheckpointException(bad + "tensor '" + t.name() + "' spans bytes [" + t.begin() + ", " + t.end()
-                        + ") but the data section has " + dataLen + " bytes (truncated file?)." + fix);
+            String span = "tensor '" + t.name() + "': data_offsets [" + t.begin() + ", " + t.end() + "]";
+            if (t.begin() < 0 || t.end() < t.begin()) {
+                throw new CheckpointException(bad + span + " are not an increasing pair of non-negative offsets." + fix);
+            }
+            if (t.end() > dataLen) {
+                throw new CheckpointException(bad + span + " run past the end of the data section (" + dataLen
+                        + " bytes; truncated file?)." + fix);
             }
             if (t.begin() != expected) {
-                throw new CheckpointException(bad + "tensor '" + t.name() + "' starts at byte " + t.begin()
-                        + " where " + expected + " was expected: the data offsets "
-                        + (t.begin() < expected ? "overlap." : "leave a gap.") + fix);
+                throw new CheckpointException(bad + span + (t.begin() < expected
+                        ? " overlap the previous tensor (overlapping data_offsets; expected start " + expected + ")."
+                        : " leave a hole after the previous tensor (expected start " + expected + ").") + fix);
             }
             long need;
             try {
                 need = Math.multiplyExact(t.numel(), dtypeSize(t.dtype()));
             } catch (ArithmeticException e) {
-                throw new CheckpointException(bad + "tensor '" + t.name() + "' has an impossibly large shape." + fix);
+                throw new CheckpointException(bad + "tensor '" + t.name() + "' has an impossibly large shape "
+                        + java.util.Arrays.toString(t.shape()) + "." + fix);
             }
             if (t.end() - t.begin() != need) {
-                throw new CheckpointException(bad + "tensor '" + t.name() + "' of shape " + java.util.Arrays.toString(t.shape())
-                        + " and dtype " + t.dtype() + " needs " + need + " bytes but its offsets span "
-                        + (t.end() - t.begin()) + "." + fix);
+                throw new CheckpointException(bad + span + " span " + (t.end() - t.begin()) + " bytes but shape "
+                        + java.util.Arrays.toString(t.shape()) + " x " + t.dtype() + " needs " + need
+                        + " (the byte size does not match shape x dtype size)." + fix);
             }
             expected = t.end();
         }
@@ -212,7 +228,7 @@ public final class Safetensors {
             NDArray a = e.getValue();
             String dtype = dtypeName(a.getDataType(), e.getKey());
             NDArray contiguous = a.getDataType() == DataType.FLOAT16 || a.getDataType() == DataType.FLOAT64
-                    ? a.toType(DataType.FLOAT32, false) : a;
+                    || a.getDataType() == DataType.BFLOAT16 ? a.toType(DataType.FLOAT32, false) : a;
             if (contiguous != a) {
                 dtype = "F32";
             }
@@ -267,6 +283,7 @@ public final class Safetensors {
             case FLOAT32 -> "F32";
             case FLOAT16 -> "F16";
             case FLOAT64 -> "F64";
+            case BFLOAT16 -> "BF16";
             case INT64 -> "I64";
             case INT32 -> "I32";
             case INT8 -> "I8";
@@ -330,11 +347,11 @@ public final class Safetensors {
         }
     }
 
-    private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+    private static void readFully(FileChannel ch, ByteBuffer buf, long pos, Path file) throws IOException {
         while (buf.hasRemaining()) {
             int n = ch.read(buf, pos + buf.position());
             if (n < 0) {
-                throw new CheckpointException("unexpected end of file");
+                throw new CheckpointException(file + ": unexpected end of file (it changed while being read?). Read it again.");
             }
         }
     }

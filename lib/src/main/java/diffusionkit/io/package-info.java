@@ -1,5 +1,13 @@
 /**
- * Checkpoint input and output: safetensors, PyTorch {@code .bin} state dicts (read in pure Java through an
- * allow-listed unpickler), the diffusers folder layout and state-dict key maps.
+ * Checkpoint input and output.
+ *
+ * <ul>
+ *   <li>{@link diffusionkit.io.Safetensors}: read (validated before anything is allocated) and write safetensors;</li>
+ *   <li>{@link diffusionkit.io.PytorchBin}: read PyTorch {@code .bin} state dicts ({@code torch.save} zip and the legacy
+ *       pre-1.6 format) in pure Java through an allow-listed unpickler that refuses any other global as it reads it;</li>
+ *   <li>{@link diffusionkit.io.StateDicts}: load a weights file or pick the weights of a diffusers / transformers folder
+ *       (safetensors before {@code .bin}, variants, sharded {@code *.index.json});</li>
+ *   <li>{@link diffusionkit.io.CheckpointException}: every failure names the file, the problem and the fix.</li>
+ * </ul>
  */
 package diffusionkit.io;
