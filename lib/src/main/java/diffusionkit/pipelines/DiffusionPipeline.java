@@ -1,0 +1,242 @@
+package diffusionkit.pipelines;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import diffusionkit.io.CheckpointException;
+import diffusionkit.models.UNet2DConfig;
+import diffusionkit.models.UNet2DModel;
+import diffusionkit.schedulers.DDIMScheduler;
+import diffusionkit.schedulers.DDPMScheduler;
+import diffusionkit.schedulers.Scheduler;
+import diffusionkit.schedulers.SchedulerConfig;
+import diffusionkit.schedulers.SchedulerOutput;
+import diffusionkit.util.AtomicFiles;
+import diffusionkit.util.DeviceChoice;
+import diffusionkit.util.SeededNoise;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A (unet, scheduler) pair and the loop that turns noise into images, as diffusers' {@code DDPMPipeline}:
+ * <pre>
+ *   x ~ N(0, I)
+ *   for t in scheduler.timesteps:
+ *       ε = unet(x, t)
+ *       x = scheduler.step(ε, t, x).prevSample
+ * </pre>
+ * {@link #fromPretrained(Path)} reads a pipeline folder ({@code model_index.json}, {@code unet/},
+ * {@code scheduler/}) or a bare UNet folder; {@link #savePretrained(Path)} writes the diffusers layout, which
+ * Python's {@code DDPMPipeline.from_pretrained} loads unchanged.
+ */
+public class DiffusionPipeline implements AutoCloseable {
+
+    /** The diffusers version the written files claim compatibility with. */
+    public static final String DIFFUSERS_VERSION = "0.31.0";
+    /** The pipeline index file. */
+    public static final String MODEL_INDEX = "model_index.json";
+
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
+
+    private final UNet2DModel unet;
+    private Scheduler scheduler;
+
+    /** A pipeline of {@code unet} and {@code scheduler}. */
+    public DiffusionPipeline(UNet2DModel unet, Scheduler scheduler) {
+        this.unet = unet;
+        this.scheduler = scheduler;
+    }
+
+    /** Loads a pipeline folder or a bare UNet folder, on {@link DeviceChoice#device()}. */
+    public static DiffusionPipeline fromPretrained(Path folder) throws IOException {
+        return fromPretrained(folder, null);
+    }
+
+    /**
+     * Loads a pipeline folder ({@code model_index.json} + {@code unet/} + {@code scheduler/}, as
+     * {@code save_pretrained} writes and the hub's google/ddpm-* repositories hold) or a bare UNet folder
+     * ({@code config.json} + weights). A bare folder gets the {@code scheduler_config.json} beside it when there is
+     * one, else diffusers' default {@code DDPMScheduler} (1000 steps, linear betas 1e-4 to 0.02).
+     *
+     * @param manager parameters live under it; null for a new manager on the kit's device
+     */
+    public static DiffusionPipeline fromPretrained(Path folder, NDManager manager) throws IOException {
+        if (!Files.isDirectory(folder)) {
+            throw new CheckpointException(folder + " is not a folder: give a diffusers pipeline folder (model_index.json, "
+                    + "unet/, scheduler/) or a UNet folder (config.json + diffusion_pytorch_model.safetensors).");
+        }
+        Path unetDir = folder;
+        Path schedulerDir = folder;
+        if (Files.isRegularFile(folder.resolve(MODEL_INDEX)) || Files.isDirectory(folder.resolve("unet"))) {
+            unetDir = folder.resolve("unet");
+            schedulerDir = folder.resolve("scheduler");
+            if (!Files.isDirectory(unetDir)) {
+                throw new CheckpointException(folder + " has " + MODEL_INDEX + " but no unet/ folder: the pipeline is "
+                        + "incomplete. Download or save it again.");
+            }
+        } else if (!Files.isRegularFile(folder.resolve(UNet2DConfig.CONFIG_NAME))) {
+            throw new CheckpointException(folder + " is neither a pipeline folder (no " + MODEL_INDEX + ", no unet/) nor "
+                    + "a UNet folder (no config.json).");
+        }
+        Scheduler scheduler = Files.isRegularFile(schedulerDir.resolve(SchedulerConfig.FILE_NAME))
+                ? Scheduler.load(schedulerDir) : new DDPMScheduler();
+        UNet2DModel unet = UNet2DModel.fromPretrained(unetDir, manager);
+        return new DiffusionPipeline(unet, scheduler);
+    }
+
+    /**
+     * Writes the pipeline in the diffusers layout, atomically: {@code model_index.json},
+     * {@code unet/config.json}, {@code unet/diffusion_pytorch_model.safetensors},
+     * {@code scheduler/scheduler_config.json}. Other files already in the folder (a model card) are kept.
+     */
+    public void savePretrained(Path folder) throws IOException {
+        Path target = folder.toAbsolutePath();
+        AtomicFiles.writeFolder(target, tmp -> {
+            if (Files.isDirectory(target)) {
+                try (var list = Files.list(target)) {
+                    for (Path p : list.toList()) {
+                        String n = p.getFileName().toString();
+                        if (!n.equals("unet") && !n.equals("scheduler") && !n.equals(MODEL_INDEX) && Files.isRegularFile(p)) {
+                            Files.copy(p, tmp.resolve(n));
+                        }
+                    }
+                }
+            }
+            unet.savePretrained(tmp.resolve("unet"));
+            scheduler.save(tmp.resolve("scheduler"));
+            JsonObject index = new JsonObject();
+            index.addProperty("_class_name", scheduler instanceof DDIMScheduler ? "DDIMPipeline" : "DDPMPipeline");
+            index.addProperty("_diffusers_version", DIFFUSERS_VERSION);
+            index.add("scheduler", pair("diffusers", scheduler.config().className()));
+            index.add("unet", pair("diffusers", "UNet2DModel"));
+            Files.writeString(tmp.resolve(MODEL_INDEX), GSON.toJson(index) + "\n");
+        });
+    }
+
+    /** The pipeline class named in a folder's {@code model_index.json}, or null. */
+    public static String pipelineClass(Path folder) throws IOException {
+        Path f = folder.resolve(MODEL_INDEX);
+        if (!Files.isRegularFile(f)) {
+            return null;
+        }
+        return JsonParser.parseString(Files.readString(f)).getAsJsonObject().get("_class_name").getAsString();
+    }
+
+    private static JsonArray pair(String a, String b) {
+        JsonArray arr = new JsonArray();
+        arr.add(a);
+        arr.add(b);
+        return arr;
+    }
+
+    /** The denoising model. */
+    public UNet2DModel unet() {
+        return unet;
+    }
+
+    /** The scheduler used by {@link #generate}. */
+    public Scheduler scheduler() {
+        return scheduler;
+    }
+
+    /** Replaces the scheduler (e.g. {@code new DDIMScheduler(pipeline.scheduler().config())}). */
+    public void setScheduler(Scheduler s) {
+        this.scheduler = s;
+    }
+
+    /** A DDIM scheduler built from this pipeline's scheduler config, as {@code DDIMScheduler.from_config(...)}. */
+    public DDIMScheduler ddimScheduler() {
+        return new DDIMScheduler(scheduler.config());
+    }
+
+    /** The image shape the UNet expects: [batch, in_channels, sample_size, sample_size]. */
+    public Shape sampleShape(int batchSize) {
+        UNet2DConfig c = unet.config();
+        int[] hw = c.sampleSize();
+        if (hw == null) {
+            throw new IllegalStateException("the UNet's config.json has no sample_size: add \"sample_size\": <pixels> to it");
+        }
+        return new Shape(batchSize, c.inChannels(), hw[0], hw[1]);
+    }
+
+    /**
+     * Samples with the pipeline's scheduler, as diffusers' {@code DDPMPipeline.__call__}: {@code numInferenceSteps}
+     * steps (1000 for the full ancestral chain), seeded.
+     */
+    public PipelineOutput generate(int batchSize, int numInferenceSteps, long seed) {
+        return generate(batchSize, numInferenceSteps, seed, null, null);
+    }
+
+    /**
+     * Samples with the pipeline's scheduler.
+     *
+     * @param classLabels int64 [batch] for a class-conditional UNet ({@code num_class_embeds}), else null
+     * @param callback called after each step, or null
+     */
+    public PipelineOutput generate(int batchSize, int numInferenceSteps, long seed, NDArray classLabels, StepCallback callback) {
+        SeededNoise generator = new SeededNoise(seed);
+        Scheduler s = scheduler;
+        s.setTimesteps(numInferenceSteps);
+        NDArray x = generator.randn(unet.manager(), sampleShape(batchSize));
+        return denoise(x, s, classLabels, callback, (eps, t, sample) -> s.step(eps, t, sample, generator));
+    }
+
+    /**
+     * Samples with DDIM (Song et al. 2021), as the course's faster sampler: {@code numInferenceSteps} steps,
+     * {@code eta} 0 for the deterministic sampler.
+     */
+    public PipelineOutput generateDdim(int batchSize, int numInferenceSteps, float eta, long seed, NDArray classLabels,
+            StepCallback callback) {
+        SeededNoise generator = new SeededNoise(seed);
+        DDIMScheduler s = ddimScheduler();
+        s.setTimesteps(numInferenceSteps);
+        NDArray x = generator.randn(unet.manager(), sampleShape(batchSize));
+        return denoise(x, s, classLabels, callback, (eps, t, sample) -> s.step(eps, t, sample, eta, generator));
+    }
+
+    /** {@link #generateDdim} with eta 0, no labels, no callback. */
+    public PipelineOutput generateDdim(int batchSize, int numInferenceSteps, long seed) {
+        return generateDdim(batchSize, numInferenceSteps, 0f, seed, null, null);
+    }
+
+    /** One scheduler step given the model output. */
+    @FunctionalInterface
+    interface Stepper {
+        SchedulerOutput step(NDArray modelOutput, long timestep, NDArray sample);
+    }
+
+    /** The denoising loop; each step's arrays live in their own scope and are freed when the step ends. */
+    private PipelineOutput denoise(NDArray x, Scheduler s, NDArray classLabels, StepCallback callback, Stepper stepper) {
+        NDManager run = x.getManager();
+        long[] timesteps = s.timesteps();
+        for (int i = 0; i < timesteps.length; i++) {
+            long t = timesteps[i];
+            try (NDManager step = run.newSubManager()) {
+                x.attach(step);
+                NDArray input = s.scaleModelInput(x, t);
+                NDArray eps = unet.forward(input, t, classLabels);
+                SchedulerOutput out = stepper.step(eps, t, x);
+                NDArray next = out.prevSample();
+                if (callback != null) {
+                    callback.onStep(i, t, next, out.predOriginalSample());
+                }
+                next.attach(run);
+                x = next;
+            }
+        }
+        return PipelineOutput.of(x);
+    }
+
+    /** Frees the UNet's parameters. */
+    @Override
+    public void close() {
+        unet.close();
+    }
+}
