@@ -184,7 +184,7 @@ public class DiffusionPipeline implements AutoCloseable {
         SeededNoise generator = new SeededNoise(seed);
         Scheduler s = scheduler;
         s.setTimesteps(numInferenceSteps);
-        NDArray x = generator.randn(unet.manager(), sampleShape(batchSize));
+        NDArray x = generator.randn(unet.manager().newSubManager(), sampleShape(batchSize));
         return denoise(x, s, classLabels, callback, (eps, t, sample) -> s.step(eps, t, sample, generator));
     }
 
@@ -197,7 +197,7 @@ public class DiffusionPipeline implements AutoCloseable {
         SeededNoise generator = new SeededNoise(seed);
         DDIMScheduler s = ddimScheduler();
         s.setTimesteps(numInferenceSteps);
-        NDArray x = generator.randn(unet.manager(), sampleShape(batchSize));
+        NDArray x = generator.randn(unet.manager().newSubManager(), sampleShape(batchSize));
         return denoise(x, s, classLabels, callback, (eps, t, sample) -> s.step(eps, t, sample, eta, generator));
     }
 
@@ -212,7 +212,10 @@ public class DiffusionPipeline implements AutoCloseable {
         SchedulerOutput step(NDArray modelOutput, long timestep, NDArray sample);
     }
 
-    /** The denoising loop; each step's arrays live in their own scope and are freed when the step ends. */
+    /**
+     * The denoising loop; each step's arrays live in their own scope and are freed when the step ends. {@code x}
+     * lives in a manager of its own, which the returned output owns.
+     */
     private PipelineOutput denoise(NDArray x, Scheduler s, NDArray classLabels, StepCallback callback, Stepper stepper) {
         NDManager run = x.getManager();
         long[] timesteps = s.timesteps();

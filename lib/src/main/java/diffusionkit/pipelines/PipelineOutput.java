@@ -7,7 +7,8 @@ import java.awt.image.BufferedImage;
 
 /**
  * What a pipeline returns: the samples as NCHW float32 in [-1, 1] (the model's range; diffusers' pipelines map
- * to [0, 1] only when they make PIL images) and a grid image of them. Close it to free the samples.
+ * to [0, 1] only when they make PIL images) and a grid image of them. Close it to free the samples (and every
+ * array made from them in their manager).
  *
  * @param images samples, NCHW in [-1, 1] (clamped)
  * @param grid the samples side by side, 8 per row
@@ -27,6 +28,6 @@ public record PipelineOutput(NDArray images, BufferedImage grid) implements Auto
 
     @Override
     public void close() {
-        images.close();
+        images.getManager().close();
     }
 }
