@@ -52,7 +52,7 @@ import java.util.stream.Stream;
  * <p>The model owns its parameters (on a sub-manager of the manager given, or on a new manager on
  * {@link DeviceChoice#device()}); {@link #close()} frees them.
  */
-public final class UNet2DModel extends ModuleBlock implements AutoCloseable {
+public final class UNet2DModel extends ModuleBlock implements NoisePredictor {
 
     /** The weights file of a diffusers model folder (safetensors). */
     public static final String WEIGHTS_NAME = "diffusion_pytorch_model.safetensors";
@@ -178,6 +178,7 @@ public final class UNet2DModel extends ModuleBlock implements AutoCloseable {
      *
      * @param training dropout on (only matters when {@code dropout > 0})
      */
+    @Override
     public NDArray forward(NDArray sample, NDArray timesteps, NDArray classLabels, boolean training) {
         Shape ss = sample.getShape();
         if (ss.dimension() != 4 || ss.get(1) != config.inChannels()) {
