@@ -10,6 +10,9 @@ need_apt=()
 command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
+# the web demo's browser test: Debian's Chromium and its driver (Selenium is told where they are; nothing is downloaded)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 if [ -x environment/install-test-deps.sh ]; then
   bash environment/install-test-deps.sh
 fi
