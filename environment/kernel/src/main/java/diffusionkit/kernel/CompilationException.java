@@ -39,8 +39,12 @@ public final class CompilationException extends Exception {
             if (lineEnd < 0) {
                 lineEnd = source.length();
             }
-            int line = firstLine + (int) source.substring(0, lineStart).chars().filter(c -> c == '\n').count();
-            String message = diag.getMessage(Locale.ROOT);
+            // firstLine is the line of the snippet's first non-blank character
+            int lead = source.length() - source.stripLeading().length();
+            int line = firstLine + (int) source.substring(Math.min(lead, lineStart), lineStart).chars()
+                    .filter(c -> c == '\n').count();
+            // JShell's wrapper class has no name worth showing
+            String message = diag.getMessage(Locale.ROOT).replaceAll("\n\\s*location: class\\s*$", "");
             if (first == null) {
                 first = "line " + line + ": " + message.split("\n")[0];
             }

@@ -17,11 +17,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
 
+import io.github.spencerpark.jupyter.channels.JupyterConnection;
 import io.github.spencerpark.jupyter.kernel.BaseKernel;
 import io.github.spencerpark.jupyter.kernel.LanguageInfo;
 import io.github.spencerpark.jupyter.kernel.ReplacementOptions;
 import io.github.spencerpark.jupyter.kernel.display.DisplayData;
-import jdk.jshell.Diag;
+import io.github.spencerpark.jupyter.messages.Header;
+import io.github.spencerpark.jupyter.messages.MessageType;
+import io.github.spencerpark.jupyter.messages.reply.InterruptReply;
+import io.github.spencerpark.jupyter.messages.reply.KernelInfoReply;
 import jdk.jshell.EvalException;
 import jdk.jshell.JShell;
 import jdk.jshell.JShellException;
@@ -334,8 +338,12 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
         while (t != null && seen.add(t)) {
             lines.add(errorStyler.secondary((first ? "" : "Caused by: ") + t));
             for (StackTraceElement frame : t.getStackTrace()) {
-                if (isKernelFrame(frame)) {
-                    break;
+                if (isInvocationFrame(frame)) {
+                    break; // below the cell: reflection and the kernel's own machinery
+                }
+                if (frame.getClassName().startsWith("diffusionkit.kernel.")
+                        && !frame.getClassName().equals(Display.class.getName())) {
+                    continue; // the exit guard and the like
                 }
                 lines.add(errorStyler.primary("    at " + describe(frame)));
             }
@@ -345,10 +353,10 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
         return lines;
     }
 
-    private static boolean isKernelFrame(StackTraceElement frame) {
+    private static boolean isInvocationFrame(StackTraceElement frame) {
         String c = frame.getClassName();
-        return c.startsWith("jdk.internal.reflect.") || c.startsWith("java.lang.reflect.Method")
-                || c.startsWith("diffusionkit.kernel.") && !c.equals(Display.class.getName());
+        return c.startsWith("jdk.internal.reflect.") || c.equals("java.lang.reflect.Method")
+                || c.startsWith(SnippetExecutionControl.class.getName());
     }
 
     private String describe(StackTraceElement frame) {
@@ -423,7 +431,12 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
     public DisplayData inspect(String code, int at, boolean extraDetail) throws Exception {
         SourceCodeAnalysis sca = jshell().sourceCodeAnalysis();
         Located snippet = locate(sca, code, at);
-        List<SourceCodeAnalysis.Documentation> docs = sca.documentation(snippet.text, at - snippet.start, true);
+        int cursor = at - snippet.start;
+        List<SourceCodeAnalysis.Documentation> docs = sca.documentation(snippet.text, cursor, true);
+        if (docs.isEmpty()) { // "Math.max|" documents like "Math.max(|"
+            String head = snippet.text.substring(0, Math.min(cursor, snippet.text.length()));
+            docs = sca.documentation(head + "(", cursor + 1, true);
+        }
         if (docs.isEmpty()) {
             return null;
         }
@@ -475,6 +488,43 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
     @Override
     public void interrupt() {
         control.stop();
+    }
+
+    /**
+     * Takes over kernel_info and interrupt from basekernel, whose replies lack the {@code "status": "ok"} the protocol requires.
+     *
+     * @param connection the connection this kernel already handles
+     */
+    void answerKernelInfo(JupyterConnection connection) {
+        connection.setHandler(MessageType.KERNEL_INFO_REQUEST, (env, request) -> {
+            env.setBusyDeferIdle();
+            env.reply(new KernelInfo(getLanguageInfo(), getBanner()));
+        });
+        connection.setHandler(MessageType.INTERRUPT_REQUEST, (env, request) -> {
+            env.setBusyDeferIdle();
+            env.defer().reply(new InterruptOk());
+            interrupt();
+        });
+    }
+
+    /** The interrupt reply with its status. */
+    static final class InterruptOk extends InterruptReply {
+        @SuppressWarnings("unused") // serialized
+        private final String status = "ok";
+    }
+
+    /** The kernel_info reply with its status. */
+    static final class KernelInfo extends KernelInfoReply {
+        @SuppressWarnings("unused") // serialized
+        private final String status = "ok";
+        @SuppressWarnings("unused") // serialized
+        private final boolean debugger = false;
+
+        KernelInfo(LanguageInfo language, String banner) {
+            super(Header.PROTOCOL_VERISON, "diffusion-kit-kernel",
+                    resourceVersion("META-INF/maven/io.github.diffusionkit/diffusion-kit-kernel/pom.properties",
+                            "version"), language, banner, List.of());
+        }
     }
 
     @Override

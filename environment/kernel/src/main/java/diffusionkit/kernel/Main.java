@@ -38,6 +38,7 @@ public final class Main {
         JavaKernel kernel = new JavaKernel();
         JupyterConnection connection = new JupyterConnection(props);
         kernel.becomeHandlerForConnection(connection);
+        kernel.answerKernelInfo(connection);
         ExitGuard.install();
         exitWithParent();
         connection.connect();
