@@ -23,8 +23,8 @@ final class Jupyter {
     static final String PYTHON = System.getenv().getOrDefault("KERNEL_TEST_PYTHON", "/usr/bin/python3");
 
     /** The same flags as environment/install-kernel.sh writes into kernel.json. */
-    static final List<String> JVM_FLAGS = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-            "-Xshare:auto", "-Djava.security.manager=allow", "-Dai.djl.offline=true");
+    static final List<String> JVM_FLAGS = List.of("-XX:+UseSerialGC", "-Djava.security.manager=allow",
+            "-Dai.djl.offline=true");
 
     final Path workDir = Path.of(System.getProperty("kernel.workDir", "target/kernel-tests"));
     final Path pythonDir = Path.of(System.getProperty("kernel.pythonDir", "src/test/python"));
