@@ -5,7 +5,7 @@ usage: /usr/bin/python3 kernel_session.py
 - startup_seconds: kernel start to the first result of `1 + 1`
 - after_exception: a cell that throws, then the next cell still answers
 - heap_before_mb / heap_after_mb / rss_*: the kernel JVM's used heap (after System.gc) and RSS before and after
-  50 runs of a cell that allocates a 100 MB array
+  50 runs of a cell that re-declares a variable holding a new 100 MB array
 - interrupted: an endless loop interrupted through KernelManager.interrupt_kernel, then the kernel answers
 """
 import json
@@ -64,8 +64,10 @@ def main():
     report["rss_before_mb"] = rss_mb(pid)
     statuses = set()
     t = time.time()
-    for _ in range(50):
-        statuses.add(run(kc, "var big = new byte[100_000_000];\nbig.length")[0])
+    for i in range(50):
+        # the declared type alternates, so JShell replaces the variable's wrapper class each time
+        kind = "byte[]" if i % 2 == 0 else "Object"
+        statuses.add(run(kc, f"{kind} big = new byte[100_000_000];\nbig.hashCode()")[0])
     report["allocation_seconds"] = round(time.time() - t, 2)
     report["allocation_statuses"] = sorted(statuses)
     report["heap_after_mb"] = int(run(kc, "usedHeap()")[1]) / 1e6

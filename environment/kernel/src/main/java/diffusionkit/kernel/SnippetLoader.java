@@ -58,8 +58,8 @@ final class SnippetLoader implements LoaderDelegate {
         }
     }
 
-    /** JShell's top-level wrapper classes, one per snippet: {@code REPL.$JShell$12}. */
-    private static final Pattern WRAPPER_NAME = Pattern.compile("REPL\\.\\$JShell\\$\\d+");
+    /** JShell's top-level wrapper classes: {@code REPL.$JShell$12}, and {@code REPL.$JShell$12B} once replaced. */
+    private static final Pattern WRAPPER_NAME = Pattern.compile("REPL\\.\\$JShell\\$\\d+[A-Z]*");
 
     private final SnippetClassLoader loader;
     private final Map<String, Class<?>> classes = new ConcurrentHashMap<>();
