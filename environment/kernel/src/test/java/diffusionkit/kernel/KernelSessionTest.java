@@ -62,6 +62,20 @@ class KernelSessionTest {
     }
 
     @Test
+    void theKernelExitsWhenItsParentDies() throws Exception {
+        Jupyter.Run run = new Jupyter().python(List.of("orphan.py"), 200);
+        assertEquals(0, run.exitCode, "orphan.py failed:\n" + run.output);
+        String[] lines = run.output.strip().split("\n");
+        long pid = Long.parseLong(lines[lines.length - 1].strip());
+        java.util.Optional<ProcessHandle> kernel = ProcessHandle.of(pid);
+        if (kernel.isPresent()) {
+            // waits for the exit, with a deadline (no sleep): the kernel follows its parent within a second or two
+            kernel.get().onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        assertTrue(ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true), "kernel " + pid + " still runs");
+    }
+
+    @Test
     void anEndlessLoopIsInterruptedAndTheKernelStillAnswers() {
         assertEquals("error", cell("loop").get(0).getAsString());
         assertEquals("InterruptedException: the cell was interrupted",

@@ -33,7 +33,11 @@ class NotebookExecutionTest {
     @BeforeAll
     static void execute() throws Exception {
         Jupyter jupyter = new Jupyter();
-        Path source = Path.of("src/test/resources/kernel/kernel-test.ipynb").toAbsolutePath();
+        // %maven fetches a jar that is in ~/.m2 (the tests use it) but not on the kernel's class path
+        String junitVersion = org.junit.jupiter.api.Test.class.getPackage().getImplementationVersion();
+        Path source = jupyter.workDir.resolve("kernel-test.ipynb").toAbsolutePath();
+        Files.writeString(source, Files.readString(Path.of("src/test/resources/kernel/kernel-test.ipynb"))
+                .replace("@JUNIT_VERSION@", junitVersion));
         Path executed = jupyter.workDir.resolve("kernel-test.executed.ipynb").toAbsolutePath();
         Files.deleteIfExists(executed);
         Jupyter.Run run = jupyter.python(List.of("run_notebook.py", source.toString(), executed.toString()), 400);
@@ -126,6 +130,17 @@ class NotebookExecutionTest {
     void updateDisplayReplacesTheDisplayedValue() {
         JsonObject display = only("display", "display_data");
         assertEquals("step 2 of 2", text(display.getAsJsonObject("data").get("text/plain")));
+    }
+
+    @Test
+    void mavenMagicAddsAJarWithItsDependencies() {
+        assertEquals("Assertions", text(only("maven", "execute_result").getAsJsonObject("data").get("text/plain")));
+    }
+
+    @Test
+    void loadMagicRunsAFileOfSnippets() {
+        assertEquals("from snippets.jsh: 42",
+                text(only("load", "execute_result").getAsJsonObject("data").get("text/plain")));
     }
 
     @Test
