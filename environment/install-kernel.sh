@@ -4,7 +4,8 @@
 #
 #   environment/install-kernel.sh                 build, install Jupyter if absent (Debian), register for this user
 #   environment/install-kernel.sh --prefix DIR    register under DIR/share/jupyter/kernels (CI; then JUPYTER_PATH=DIR/share/jupyter)
-#   options: --no-build (use the jars already in environment/kernel/target/kernel)
+#   options: --gpu (build with -Pgpu: no CPU natives, DJL may download the CUDA build of libtorch; see GPU.md)
+#            --no-build (use the jars already in environment/kernel/target/kernel)
 #            --no-jupyter (never install Jupyter)   --no-cds (no class data archive)
 #            --name NAME (default java)   --display-name TEXT (default "Java (diffusion-kit)")
 #
@@ -21,6 +22,7 @@ PREFIX=""
 BUILD=1
 JUPYTER=1
 CDS=1
+GPU=0
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -30,7 +32,8 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0; shift ;;
     --no-jupyter) JUPYTER=0; shift ;;
     --no-cds) CDS=0; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --gpu) GPU=1; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "install-kernel.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -56,7 +59,10 @@ if [ "$BUILD" = 1 ]; then
     echo "install-kernel.sh: 'mvn' is not on the PATH. Install Maven (apt-get install -y maven) or build elsewhere and use --no-build." >&2
     exit 1
   fi
-  (cd "$ROOT" && mvn -q -B -DskipTests -pl environment/kernel -am install)
+  rm -rf "$DIST/lib"   # no stale jars from an earlier build (or from the other profile)
+  PROFILE=()
+  if [ "$GPU" = 1 ]; then PROFILE=(-Pgpu); fi
+  (cd "$ROOT" && mvn -q -B -DskipTests "${PROFILE[@]}" -pl environment/kernel -am install)
 fi
 if [ ! -f "$DIST/diffusion-kit-kernel.jar" ] || [ ! -d "$DIST/lib" ]; then
   echo "install-kernel.sh: $DIST/diffusion-kit-kernel.jar is missing: run without --no-build." >&2
@@ -94,7 +100,7 @@ rm -f "$DIST/kernel.jsa"
 if [ "$CDS" = 1 ]; then
   say "Writing the class data archive"
   if java -XX:+UseSerialGC -XX:ArchiveClassesAtExit="$DIST/kernel.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off \
-       -Djava.security.manager=allow -Dai.djl.offline=true -cp "$CLASSPATH_ARG" diffusionkit.kernel.Main --warmup \
+       -Djava.security.manager=allow -cp "$CLASSPATH_ARG" diffusionkit.kernel.Main --warmup \
        >/dev/null 2>&1 && [ -s "$DIST/kernel.jsa" ]; then
     JVM_FLAGS+=(-XX:SharedArchiveFile="$DIST/kernel.jsa" -Xshare:auto)
   else
@@ -107,10 +113,12 @@ fi
 SPEC="$ROOT/environment/kernel/target/kernelspec/$NAME"
 rm -rf "$SPEC"
 mkdir -p "$SPEC"
+# CPU: DJL never reaches for the network (the natives are in lib/). GPU: DJL must be free to fetch CUDA natives.
+if [ "$GPU" = 0 ]; then JVM_FLAGS+=(-Dai.djl.offline=true); fi
 /usr/bin/env python3 - "$SPEC/kernel.json" "$DISPLAY_NAME" "$CLASSPATH_ARG" "${JVM_FLAGS[@]}" <<'PY'
 import json, sys
 out, display_name, classpath, *flags = sys.argv[1:]
-argv = ["java", *flags, "-Djava.security.manager=allow", "-Dai.djl.offline=true",
+argv = ["java", *flags, "-Djava.security.manager=allow",
         "-cp", classpath, "diffusionkit.kernel.Main", "{connection_file}"]
 spec = {
     "argv": argv,

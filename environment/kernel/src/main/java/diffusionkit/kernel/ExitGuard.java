@@ -1,7 +1,5 @@
 package diffusionkit.kernel;
 
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.security.Permission;
 
 /**
@@ -22,19 +20,14 @@ final class ExitGuard extends SecurityManager {
 
     /** Installs the guard; returns whether this Java version allowed it. */
     static boolean install() {
-        PrintStream err = System.err;
         try {
-            // Java 17 prints a four-line deprecation warning here; the docs explain the guard instead
-            System.setErr(new PrintStream(OutputStream.nullOutputStream()));
+            // Java 17 prints a four-line deprecation warning to the JVM's first stderr (the Jupyter log) here
             System.setSecurityManager(new ExitGuard());
             return true;
         } catch (UnsupportedOperationException | SecurityException ex) {
-            System.setErr(err);
             System.err.println("note: System.exit() in a cell will stop the kernel on this Java version ("
                     + ex.getMessage() + ")");
             return false;
-        } finally {
-            System.setErr(err);
         }
     }
 
