@@ -11,6 +11,13 @@ import jupyter_kernel_test
 
 class JavaKernelTests(jupyter_kernel_test.KernelTests):
     kernel_name = "java"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # JShell's start-up happens with the first cell: keep it out of the suite's 15 s limits
+        cls.kc.execute_interactive("1 + 1", timeout=180)
+
     language_name = "Java"
     file_extension = ".jshell"
 

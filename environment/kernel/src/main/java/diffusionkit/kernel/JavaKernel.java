@@ -137,7 +137,7 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
 
     @Override
     public DisplayData eval(String code) throws Exception {
-        JShell js = jshell();
+        jshell(); // waits for the start-up of JShell
         Thread current = Thread.currentThread();
         ClassLoader previous = current.getContextClassLoader();
         current.setContextClassLoader(control.classLoader());
