@@ -24,6 +24,7 @@ import io.github.spencerpark.jupyter.kernel.ReplacementOptions;
 import io.github.spencerpark.jupyter.kernel.display.DisplayData;
 import io.github.spencerpark.jupyter.messages.Header;
 import io.github.spencerpark.jupyter.messages.MessageType;
+import io.github.spencerpark.jupyter.messages.reply.HistoryReply;
 import io.github.spencerpark.jupyter.messages.reply.InterruptReply;
 import io.github.spencerpark.jupyter.messages.reply.KernelInfoReply;
 import jdk.jshell.EvalException;
@@ -157,8 +158,9 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
     @Override
     public Object evalCell(String code) throws Exception {
         if (Magics.isCellMagic(code)) {
-            throw new IllegalArgumentException("cell magics (%%" + code.stripLeading().substring(2).split("\\s", 2)[0]
-                    + ") are not supported: this kernel has the line magics %classpath, %jars, %maven and %load");
+            String name = code.stripLeading().substring(2).split("\\s", 2)[0];
+            throw new IllegalArgumentException("cell magics (%%" + name + ") are not supported: this kernel has"
+                    + " the line magics %classpath, %jars, %maven, %mavenRepo and %load");
         }
         Object last = NO_VALUE;
         StringBuilder chunk = new StringBuilder();
@@ -491,7 +493,8 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
     }
 
     /**
-     * Takes over kernel_info and interrupt from basekernel, whose replies lack the {@code "status": "ok"} the protocol requires.
+     * Takes over kernel_info, history and interrupt from basekernel, whose replies lack the {@code "status": "ok"}
+     * the protocol requires (history: basekernel sends no reply at all without a history manager).
      *
      * @param connection the connection this kernel already handles
      */
@@ -500,11 +503,26 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
             env.setBusyDeferIdle();
             env.reply(new KernelInfo(getLanguageInfo(), getBanner()));
         });
+        // no history is kept, but a console asking for it gets an answer instead of silence
+        connection.setHandler(MessageType.HISTORY_REQUEST, (env, request) -> {
+            env.setBusyDeferIdle();
+            env.reply(new EmptyHistory());
+        });
         connection.setHandler(MessageType.INTERRUPT_REQUEST, (env, request) -> {
             env.setBusyDeferIdle();
             env.defer().reply(new InterruptOk());
             interrupt();
         });
+    }
+
+    /** An empty history reply with its status. */
+    static final class EmptyHistory extends HistoryReply {
+        @SuppressWarnings("unused") // serialized
+        private final String status = "ok";
+
+        EmptyHistory() {
+            super(List.of());
+        }
     }
 
     /** The interrupt reply with its status. */

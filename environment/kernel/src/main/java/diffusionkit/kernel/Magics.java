@@ -22,8 +22,10 @@ import java.util.stream.Stream;
  *   <li>{@code %classpath} prints the class path; {@code %classpath a.jar dir/} adds paths (globs allowed)</li>
  *   <li>{@code %jars lib/*.jar} adds jars (globs allowed)</li>
  *   <li>{@code %maven group:artifact:version ...} adds a Maven artifact and its dependencies</li>
+ *   <li>{@code %mavenRepo id url} adds a remote repository for the next {@code %maven}</li>
  *   <li>{@code %load file.jsh} runs a file of snippets as if it were a cell</li>
  * </ul>
+ * IJava's aliases work too: {@code %addClasspath}, {@code %addJars}, {@code %addMavenDependency}.
  */
 final class Magics {
 
@@ -42,6 +44,7 @@ final class Magics {
     private static final Pattern ARG = Pattern.compile("\"([^\"]*)\"|'([^']*)'|(\\S+)");
 
     private final Host host;
+    private final List<String[]> repositories = new ArrayList<>();
 
     Magics(Host host) {
         this.host = host;
@@ -71,20 +74,31 @@ final class Magics {
         String name = words.isEmpty() ? "" : words.get(0);
         List<String> args = words.subList(Math.min(1, words.size()), words.size());
         switch (name) {
+            case "addClasspath":
             case "classpath":
                 if (args.isEmpty()) {
                     return String.join("\n", host.classpath());
                 }
                 addAll(args, "%classpath", log);
                 return null;
+            case "addJars":
             case "jars":
                 addAll(args, "%jars", log);
                 return null;
+            case "mavenRepo":
+                if (args.size() != 2) {
+                    throw new IllegalArgumentException(
+                            "%mavenRepo takes an id and a URL: %mavenRepo my-repo https://...");
+                }
+                repositories.add(new String[] {args.get(0), args.get(1)});
+                return null;
+            case "addMavenDependency":
+            case "addMavenDependencies":
             case "maven":
                 if (args.isEmpty()) {
                     throw new IllegalArgumentException("%maven needs coordinates: %maven group:artifact:version");
                 }
-                List<Path> jars = MavenResolver.resolve(args, log);
+                List<Path> jars = MavenResolver.resolve(args, repositories, log);
                 jars.forEach(host::addToClasspath);
                 log.println("%maven: added " + jars.size() + " jar(s) for " + String.join(" ", args));
                 return null;
@@ -100,7 +114,7 @@ final class Magics {
                 return host.evalCell(Files.readString(file, StandardCharsets.UTF_8));
             default:
                 throw new IllegalArgumentException("unknown line magic %" + name
-                        + ": this kernel has %classpath, %jars, %maven and %load");
+                        + ": this kernel has %classpath, %jars, %maven, %mavenRepo and %load");
         }
     }
 

@@ -26,7 +26,7 @@ final class MavenResolver {
     private MavenResolver() {
     }
 
-    /** A parsed coordinate: {@code group:artifact:version}, {@code group:artifact:type:version} or with a classifier. */
+    /** A coordinate: {@code group:artifact:version}, {@code group:artifact:type:version} or with a classifier. */
     static final class Coordinate {
         final String group;
         final String artifact;
@@ -75,11 +75,13 @@ final class MavenResolver {
      * Resolves the coordinates to jar paths.
      *
      * @param coordinates Maven coordinates
+     * @param repositories extra remote repositories as {id, url} pairs (from {@code %mavenRepo})
      * @param log where progress messages go (the cell's stderr)
      * @return the jars, dependencies included when {@code mvn} is available
      * @throws IOException when a coordinate cannot be resolved; the message names it and the fix
      */
-    static List<Path> resolve(List<String> coordinates, java.io.PrintStream log) throws IOException {
+    static List<Path> resolve(List<String> coordinates, List<String[]> repositories, java.io.PrintStream log)
+            throws IOException {
         List<Coordinate> coords = new ArrayList<>();
         for (String c : coordinates) {
             coords.add(Coordinate.parse(c));
@@ -92,7 +94,13 @@ final class MavenResolver {
         try {
             StringBuilder pom = new StringBuilder("<project><modelVersion>4.0.0</modelVersion>"
                     + "<groupId>diffusionkit.kernel</groupId><artifactId>maven-magic</artifactId>"
-                    + "<version>1</version><dependencies>");
+                    + "<version>1</version><repositories>");
+            for (String[] repo : repositories) {
+                pom.append("<repository><id>").append(Renderers.escape(repo[0])).append("</id><url>")
+                        .append(Renderers.escape(repo[1]))
+                        .append("</url></repository>");
+            }
+            pom.append("</repositories><dependencies>");
             coords.forEach(c -> pom.append(c.dependencyXml()));
             pom.append("</dependencies></project>");
             Files.writeString(dir.resolve("pom.xml"), pom, StandardCharsets.UTF_8);
