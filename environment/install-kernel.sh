@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     --no-cds) CDS=0; shift ;;
     --gpu) GPU=1; shift ;;
     --fast-start) FAST_START=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "install-kernel.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
