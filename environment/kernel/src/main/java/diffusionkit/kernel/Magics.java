@@ -1,0 +1,181 @@
+package diffusionkit.kernel;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.PathMatcher;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * IJava's line magics: a line of a cell that starts with {@code %} runs here instead of in JShell, in order with
+ * the Java code around it.
+ * <ul>
+ *   <li>{@code %classpath} prints the class path; {@code %classpath a.jar dir/} adds paths (globs allowed)</li>
+ *   <li>{@code %jars lib/*.jar} adds jars (globs allowed)</li>
+ *   <li>{@code %maven group:artifact:version ...} adds a Maven artifact and its dependencies</li>
+ *   <li>{@code %mavenRepo id url} adds a remote repository for the next {@code %maven}</li>
+ *   <li>{@code %load file.jsh} runs a file of snippets as if it were a cell</li>
+ * </ul>
+ * IJava's aliases work too: {@code %addClasspath}, {@code %addJars}, {@code %addMavenDependency}.
+ */
+final class Magics {
+
+    /** What the magics need from the kernel. */
+    interface Host {
+        /** Adds a jar or folder to the compile and run class path of the snippets. */
+        void addToClasspath(Path path);
+
+        /** The class path snippets compile against. */
+        List<String> classpath();
+
+        /** Evaluates code as a cell; returns the value of its trailing expression or {@code null}. */
+        Object evalCell(String code) throws Exception;
+    }
+
+    private static final Pattern ARG = Pattern.compile("\"([^\"]*)\"|'([^']*)'|(\\S+)");
+
+    private final Host host;
+    private final List<String[]> repositories = new ArrayList<>();
+
+    Magics(Host host) {
+        this.host = host;
+    }
+
+    /** Whether a line of a cell is a line magic. */
+    static boolean isMagicLine(String line) {
+        String s = line.stripLeading();
+        return s.startsWith("%") && s.length() > 1 && Character.isLetter(s.charAt(1));
+    }
+
+    /** Whether a cell starts with a cell magic ({@code %%name}), which this kernel does not have. */
+    static boolean isCellMagic(String cell) {
+        return cell.stripLeading().startsWith("%%");
+    }
+
+    /**
+     * Runs one magic line.
+     *
+     * @param line the line, starting with {@code %}
+     * @param log where messages go (the cell's output)
+     * @return a value to show when the magic is the last line of the cell, or {@code null}
+     * @throws Exception when the magic fails; the message names the magic, the argument, and the fix
+     */
+    Object run(String line, PrintStream log) throws Exception {
+        List<String> words = split(line.stripLeading().substring(1));
+        String name = words.isEmpty() ? "" : words.get(0);
+        List<String> args = words.subList(Math.min(1, words.size()), words.size());
+        switch (name) {
+            case "addClasspath":
+            case "classpath":
+                if (args.isEmpty()) {
+                    return String.join("\n", host.classpath());
+                }
+                addAll(args, "%classpath", log);
+                return null;
+            case "addJars":
+            case "jars":
+                addAll(args, "%jars", log);
+                return null;
+            case "mavenRepo":
+                if (args.size() != 2) {
+                    throw new IllegalArgumentException(
+                            "%mavenRepo takes an id and a URL: %mavenRepo my-repo https://...");
+                }
+                repositories.add(new String[] {args.get(0), args.get(1)});
+                return null;
+            case "addMavenDependency":
+            case "addMavenDependencies":
+            case "maven":
+                if (args.isEmpty()) {
+                    throw new IllegalArgumentException("%maven needs coordinates: %maven group:artifact:version");
+                }
+                List<Path> jars = MavenResolver.resolve(args, repositories, log);
+                jars.forEach(host::addToClasspath);
+                log.println("%maven: added " + jars.size() + " jar(s) for " + String.join(" ", args));
+                return null;
+            case "load":
+                if (args.size() != 1) {
+                    throw new IllegalArgumentException("%load takes one file of snippets: %load path/to/file.jsh");
+                }
+                Path file = expandHome(args.get(0));
+                if (!Files.isRegularFile(file)) {
+                    throw new NoSuchFileException(file.toAbsolutePath().toString(), null,
+                            "%load: no such file (paths are relative to " + Path.of("").toAbsolutePath() + ")");
+                }
+                return host.evalCell(Files.readString(file, StandardCharsets.UTF_8));
+            default:
+                throw new IllegalArgumentException("unknown line magic %" + name
+                        + ": this kernel has %classpath, %jars, %maven, %mavenRepo and %load");
+        }
+    }
+
+    private void addAll(List<String> patterns, String magic, PrintStream log) throws IOException {
+        if (patterns.isEmpty()) {
+            throw new IllegalArgumentException(magic + " needs at least one path, for example " + magic + " lib/*.jar");
+        }
+        int added = 0;
+        for (String pattern : patterns) {
+            List<Path> paths = glob(pattern);
+            if (paths.isEmpty()) {
+                throw new NoSuchFileException(pattern, null, magic + ": nothing matches (relative to "
+                        + Path.of("").toAbsolutePath() + ")");
+            }
+            for (Path p : paths) {
+                host.addToClasspath(p.toAbsolutePath());
+                added++;
+            }
+        }
+        log.println(magic + ": added " + added + " path(s)");
+    }
+
+    /** The files a path with optional glob characters names ({@code *}, {@code **}, {@code ?}, {@code {a,b}}). */
+    static List<Path> glob(String pattern) throws IOException {
+        Path path = expandHome(pattern);
+        String text = path.toString();
+        if (!text.matches(".*[*?{\\[].*")) {
+            return Files.exists(path) ? List.of(path) : List.of();
+        }
+        // walk from the last folder before the first glob character
+        Path start = path.isAbsolute() ? path.getRoot() : Path.of("");
+        for (Path part : path.isAbsolute() ? path.getRoot().relativize(path) : path) {
+            if (part.toString().matches(".*[*?{\\[].*")) {
+                break;
+            }
+            start = start.resolve(part);
+        }
+        Path base = start;
+        if (!Files.isDirectory(base)) {
+            return List.of();
+        }
+        PathMatcher matcher = FileSystems.getDefault().getPathMatcher("glob:" + text);
+        Path walkBase = base.toString().isEmpty() ? Path.of(".") : base;
+        try (Stream<Path> walk = Files.walk(walkBase)) {
+            return walk.map(p -> walkBase == base ? p : walkBase.relativize(p))
+                    .filter(matcher::matches)
+                    .sorted()
+                    .collect(Collectors.toList());
+        }
+    }
+
+    private static Path expandHome(String p) {
+        return p.startsWith("~/") ? Path.of(System.getProperty("user.home"), p.substring(2)) : Path.of(p);
+    }
+
+    static List<String> split(String text) {
+        List<String> words = new ArrayList<>();
+        Matcher m = ARG.matcher(text);
+        while (m.find()) {
+            words.add(m.group(1) != null ? m.group(1) : m.group(2) != null ? m.group(2) : m.group(3));
+        }
+        return words;
+    }
+}
