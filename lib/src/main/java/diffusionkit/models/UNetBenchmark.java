@@ -34,7 +34,7 @@ import java.util.Map;
  * mvn -q -B -pl lib compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=runtime
  * MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824 \
  *   java -Xmx4g -Dai.djl.offline=true -cp lib/target/classes:$(cat lib/target/cp.txt) \
- *   diffusionkit.models.UNetBenchmark [--warmup 2] [--runs 5] [--only unet_b|rgb32]
+ *   diffusionkit.models.UNetBenchmark [--warmup 2] [--runs 5] [--only unet_b|rgb32] [--threads N]
  * </pre>
  */
 public final class UNetBenchmark {
@@ -62,7 +62,8 @@ public final class UNetBenchmark {
     /**
      * Runs the benchmark.
      *
-     * @param args {@code --warmup N} (default 2), {@code --runs N} (default 5), {@code --only unet_b|rgb32}
+     * @param args {@code --warmup N} (default 2), {@code --runs N} (default 5), {@code --only unet_b|rgb32},
+     *     {@code --threads N} (PyTorch intra-op threads; default: one per core)
      */
     public static void main(String[] args) {
         int warmup = 2;
@@ -73,8 +74,9 @@ public final class UNetBenchmark {
                 case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
                 case "--only" -> only = args[++i];
+                case "--threads" -> System.setProperty("ai.djl.pytorch.num_threads", args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (use --warmup N, --runs N, --only unet_b|rgb32)");
+                        + " (use --warmup N, --runs N, --only unet_b|rgb32, --threads N)");
             }
         }
         System.out.println("device: " + DeviceChoice.explain() + "; engine " + Engine.getInstance().getEngineName()
