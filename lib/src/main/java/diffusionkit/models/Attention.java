@@ -17,9 +17,10 @@ import ai.djl.util.PairList;
  *
  * <p>The computation stays channel-first, so no transposed copy is ever made: the projections are 1x1
  * convolutions with the Linear weights (q pre-scaled by 1/√d), which give [B, heads·d, H, W], i.e. the
- * per-head matrices [B·heads, d, L] as free views; scores = qᵀk and out = v·softmax(scores)ᵀ are batched
- * matrix products on transposed views, and the result [B·heads, d, L] is again a free view [B, heads·d, H, W]
- * for the output projection.
+ * per-head matrices [B·heads, d, L] as free views; scores = qᵀk and out = softmax(scores)·vᵀ are batched
+ * matrix products on transposed views (the L x L matrices are never copied, in the forward or the backward
+ * pass), and only the small result [B·heads, L, d] is copied back to [B, heads·d, H, W] for the output
+ * projection.
  */
 public final class Attention extends ModuleBlock {
 
@@ -114,9 +115,10 @@ public final class Attention extends ModuleBlock {
         }
         NDArray out;
         try (NDArray vh = v.reshape(b * heads, dimHead, len);
-             NDArray pt = probs.transpose(0, 2, 1);
-             NDArray o = vh.batchMatMul(pt); // [B*heads, d, Lq]
-             NDArray o4 = o.reshape(b, innerDim, h, w)) {
+             NDArray vt = vh.transpose(0, 2, 1);
+             NDArray o = probs.batchMatMul(vt); // [B*heads, Lq, d]
+             NDArray ot = o.transpose(0, 2, 1); // [B*heads, d, Lq]: a small copy, the L x L matrix stays untransposed
+             NDArray o4 = ot.reshape(b, innerDim, h, w)) {
             out = conv1x1(o4, toOut.weight().getArray(), toOut.bias().getArray());
         } finally {
             v.close();

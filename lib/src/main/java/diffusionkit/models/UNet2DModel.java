@@ -185,6 +185,10 @@ public final class UNet2DModel extends ModuleBlock implements NoisePredictor {
             throw new IllegalArgumentException("UNet2DModel: sample must be [N, " + config.inChannels()
                     + ", H, W] (in_channels = " + config.inChannels() + "), got " + ss);
         }
+        if (!sample.getDevice().equals(manager.getDevice())) {
+            throw new IllegalArgumentException("UNet2DModel: the sample is on " + sample.getDevice()
+                    + " but the parameters are on " + manager.getDevice() + ": pass sample.toDevice(unet.device(), false)");
+        }
         long n = ss.get(0);
         NDManager caller = sample.getManager();
         try (NDManager sub = caller.newSubManager(sample.getDevice())) {

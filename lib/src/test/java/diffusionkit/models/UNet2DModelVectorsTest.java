@@ -54,6 +54,7 @@ class UNet2DModelVectorsTest {
             for (String c : new String[] {"b2", "t_scalar"}) {
                 NDArray out = unet.forward(t.get(c + "/sample"), t.get(c + "/timestep"), null);
                 double diff = maxAbsDiff(out, t.get(c + "/out_sample"));
+                System.out.printf("%s %s: max |out - diffusers| = %.3g%n", io.getParent().getFileName(), c, diff);
                 assertTrue(diff <= 1e-4, io + " case " + c + ": max |out - diffusers| = " + diff);
             }
             // a Java scalar timestep is broadcast like a Python int
@@ -107,6 +108,7 @@ class UNet2DModelVectorsTest {
             NDArray ref = g.get("grad_sample");
             double scale = ref.abs().max().getFloat();
             double diff = maxAbsDiff(grad, ref);
+            System.out.printf("grad_input: max |g - diffusers| = %.3g, max |ref| = %.3g%n", diff, scale);
             assertTrue(diff <= 1e-4 * scale, "max |grad - diffusers| = " + diff + " vs max |ref| = " + scale);
             // parameters received gradients too
             NDArray wGrad = unet.stateDictParameters().get("conv_in.weight").getArray().getGradient();

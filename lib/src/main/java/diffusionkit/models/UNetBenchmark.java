@@ -1,0 +1,186 @@
+package diffusionkit.models;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import diffusionkit.util.DeviceChoice;
+
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Times {@link UNet2DModel}: forward passes and training steps (forward, MSE loss, backward, Adam update), and
+ * prints the median (and minimum) wall time of several runs after warm-up, with the process CPU time, which
+ * shows when other processes competed for the cores. Weights are random (speed does not depend on them).
+ *
+ * <p>Cases: the course's class-conditioned MNIST UNet ({@code unet_b}: 28x28, in 5, out 1, channels
+ * (32, 64, 64), DownBlock2D + 2 AttnDownBlock2D) forward at batch 80 and training at batch 128 and 32; and a
+ * 32x32 RGB UNet (channels (64, 128, 128, 256), DownBlock2D, DownBlock2D, AttnDownBlock2D, DownBlock2D and the
+ * mirrored up blocks, 2 layers per block) forward at batch 80 and training at batch 128.
+ *
+ * <p>Run it from the repository root (glibc settings keep freed memory instead of returning it to the OS,
+ * which matters for the large training batches):
+ * <pre>
+ * mvn -q -B -pl lib compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=runtime
+ * MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824 \
+ *   java -Xmx4g -Dai.djl.offline=true -cp lib/target/classes:$(cat lib/target/cp.txt) \
+ *   diffusionkit.models.UNetBenchmark [--warmup 2] [--runs 5] [--only unet_b|rgb32] [--threads N]
+ * </pre>
+ */
+public final class UNetBenchmark {
+
+    private UNetBenchmark() {}
+
+    /** The course's MNIST UNet (vectors/unet_b/config.json). */
+    public static UNet2DConfig unetB() {
+        return UNet2DConfig.defaults()
+                .with("sample_size", 28).with("in_channels", 5).with("out_channels", 1)
+                .with("block_out_channels", List.of(32, 64, 64)).with("layers_per_block", 2)
+                .with("down_block_types", List.of("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"))
+                .with("up_block_types", List.of("AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"));
+    }
+
+    /** A 32x32 RGB UNet with one attention level. */
+    public static UNet2DConfig rgb32() {
+        return UNet2DConfig.defaults()
+                .with("sample_size", 32).with("in_channels", 3).with("out_channels", 3)
+                .with("block_out_channels", List.of(64, 128, 128, 256)).with("layers_per_block", 2)
+                .with("down_block_types", List.of("DownBlock2D", "DownBlock2D", "AttnDownBlock2D", "DownBlock2D"))
+                .with("up_block_types", List.of("UpBlock2D", "AttnUpBlock2D", "UpBlock2D", "UpBlock2D"));
+    }
+
+    /**
+     * Runs the benchmark.
+     *
+     * @param args {@code --warmup N} (default 2), {@code --runs N} (default 5), {@code --only unet_b|rgb32},
+     *     {@code --threads N} (PyTorch intra-op threads; default: one per core)
+     */
+    public static void main(String[] args) {
+        int warmup = 2;
+        int runs = 5;
+        String only = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
+                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                case "--only" -> only = args[++i];
+                case "--threads" -> System.setProperty("ai.djl.pytorch.num_threads", args[++i]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]
+                        + " (use --warmup N, --runs N, --only unet_b|rgb32, --threads N)");
+            }
+        }
+        System.out.println("device: " + DeviceChoice.explain() + "; engine " + Engine.getInstance().getEngineName()
+                + " " + Engine.getInstance().getVersion() + "; MALLOC_MMAP_MAX_=" + System.getenv("MALLOC_MMAP_MAX_"));
+        List<String> report = new ArrayList<>();
+        try (NDManager m = NDManager.newBaseManager(DeviceChoice.device())) {
+            if (only == null || only.equals("unet_b")) {
+                try (UNet2DModel unet = new UNet2DModel(unetB(), m)) {
+                    report.add(time("unet_b forward bs80", warmup, runs, () -> forward(unet, m, 80, 28)));
+                    report.add(time("unet_b train step bs128", warmup, runs, new Trainer(unet, m, 128, 28)));
+                    report.add(time("unet_b train step bs32", warmup, runs, new Trainer(unet, m, 32, 28)));
+                }
+            }
+            if (only == null || only.equals("rgb32")) {
+                try (UNet2DModel unet = new UNet2DModel(rgb32(), m)) {
+                    report.add(time("rgb32 forward bs80", warmup, runs, () -> forward(unet, m, 80, 32)));
+                    report.add(time("rgb32 train step bs128", warmup, runs, new Trainer(unet, m, 128, 32)));
+                }
+            }
+        }
+        System.out.println("\nmedian seconds:");
+        report.forEach(System.out::println);
+    }
+
+    private static void forward(UNet2DModel unet, NDManager m, int batch, int size) {
+        try (NDManager step = m.newSubManager()) {
+            UNet2DConfig c = unet.config();
+            NDArray x = step.randomNormal(new Shape(batch, c.inChannels(), size, size));
+            NDArray t = step.randomInteger(0, 1000, new Shape(batch), DataType.INT64);
+            NDArray out = unet.forward(x, t, null);
+            out.toFloatArray(); // wait for the result
+        }
+    }
+
+    /** One training step: forward, MSE against random noise, backward, Adam. */
+    private static final class Trainer implements Runnable {
+        private final UNet2DModel unet;
+        private final NDManager m;
+        private final int batch;
+        private final int size;
+        private final Optimizer adam = Optimizer.adam().optLearningRateTracker(Tracker.fixed(1e-4f)).build();
+
+        Trainer(UNet2DModel unet, NDManager m, int batch, int size) {
+            this.unet = unet;
+            this.m = m;
+            this.batch = batch;
+            this.size = size;
+        }
+
+        @Override
+        public void run() {
+            try (NDManager step = m.newSubManager()) {
+                UNet2DConfig c = unet.config();
+                NDArray x = step.randomNormal(new Shape(batch, c.inChannels(), size, size));
+                NDArray target = step.randomNormal(new Shape(batch, c.outChannels(), size, size));
+                NDArray t = step.randomInteger(0, 1000, new Shape(batch), DataType.INT64);
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray pred = unet.forward(x, t, null, true);
+                    NDArray loss = pred.sub(target).square().mean(); // PyTorch's MSELoss
+                    gc.backward(loss);
+                }
+                for (Map.Entry<String, Parameter> e : unet.stateDictParameters().entrySet()) {
+                    NDArray w = e.getValue().getArray();
+                    try (NDArray g = w.getGradient()) {
+                        adam.update(e.getKey(), w, g); // also zeroes the gradient
+                    }
+                }
+                unet.stateDictParameters().get("conv_out.bias").getArray().toFloatArray(); // wait for the update
+            }
+        }
+    }
+
+    private static String time(String name, int warmup, int runs, Runnable r) {
+        for (int i = 0; i < warmup; i++) {
+            r.run();
+        }
+        double[] s = new double[runs];
+        double[] cpu = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            long c0 = processCpuNanos();
+            long t0 = System.nanoTime();
+            r.run();
+            s[i] = (System.nanoTime() - t0) / 1e9;
+            cpu[i] = (processCpuNanos() - c0) / 1e9;
+        }
+        String line = String.format(Locale.ROOT, "%-26s median %7.3f s  min %7.3f s  (process CPU median %7.3f s; runs: %s)",
+                name, median(s), Arrays.stream(s).min().orElse(0), median(cpu),
+                Arrays.toString(Arrays.stream(s).map(v -> Math.round(v * 1000) / 1000.0).toArray()));
+        System.out.println(line);
+        return line;
+    }
+
+    private static double median(double[] v) {
+        double[] sorted = v.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /** CPU time of the whole process (all threads, native ones included), or -1 when unknown. */
+    private static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
+    }
+}
