@@ -66,7 +66,7 @@ public record DemoRequest(String color, float[] rgb, float scale, int steps, lon
                 throw new BadRequest("seed '" + sd + "' is not a whole number: use an integer such as 0 or 42.");
             }
         }
-        return new DemoRequest(color, rgb(color), scale, steps, seed);
+        return new DemoRequest(color, diffusionkit.guidance.ColorLoss.parseColor(color), scale, steps, seed);
     }
 
     /** {@code #rrggbb} or {@code rrggbb} (any case) as {@code #RRGGBB}; anything else is a {@link BadRequest}. */
@@ -79,11 +79,6 @@ public record DemoRequest(String color, float[] rgb, float scale, int steps, lon
             throw new BadRequest("colour '" + c + "' is not a colour: use six hex digits with or without '#', e.g. #55FFAA.");
         }
         return "#" + v.toUpperCase(Locale.ROOT);
-    }
-
-    private static float[] rgb(String hash) {
-        int v = Integer.parseInt(hash.substring(1), 16);
-        return new float[] {((v >> 16) & 0xFF) / 255f, ((v >> 8) & 0xFF) / 255f, (v & 0xFF) / 255f};
     }
 
     private static float parseFloat(String s, float dflt, String name) {

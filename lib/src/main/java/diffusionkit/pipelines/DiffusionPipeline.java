@@ -17,6 +17,7 @@ import diffusionkit.schedulers.Scheduler;
 import diffusionkit.schedulers.SchedulerConfig;
 import diffusionkit.schedulers.SchedulerOutput;
 import diffusionkit.util.AtomicFiles;
+import diffusionkit.util.Autograd;
 import diffusionkit.util.DeviceChoice;
 import diffusionkit.util.SeededNoise;
 
@@ -214,9 +215,13 @@ public class DiffusionPipeline implements AutoCloseable {
 
     /**
      * The denoising loop; each step's arrays live in their own scope and are freed when the step ends. {@code x}
-     * lives in a manager of its own, which the returned output owns.
+     * lives in a manager of its own, which the returned output owns. No autograd graph is recorded, on any thread.
      */
-    private PipelineOutput denoise(NDArray x, Scheduler s, NDArray classLabels, StepCallback callback, Stepper stepper) {
+    private PipelineOutput denoise(NDArray x0, Scheduler s, NDArray classLabels, StepCallback callback, Stepper stepper) {
+        return Autograd.noGrad(() -> denoiseNoGrad(x0, s, classLabels, callback, stepper));
+    }
+
+    private PipelineOutput denoiseNoGrad(NDArray x, Scheduler s, NDArray classLabels, StepCallback callback, Stepper stepper) {
         NDManager run = x.getManager();
         long[] timesteps = s.timesteps();
         for (int i = 0; i < timesteps.length; i++) {
