@@ -1,5 +1,6 @@
 package diffusionkit.guidance;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import diffusionkit.data.ImageDataset;
@@ -49,6 +50,7 @@ class ClassifierGuidanceTest {
     void aShortTrainingRunLearnsFashionMnist() {
         ImageDataset train = PackagedDatasets.defaults().load("fashion-mnist-train").withPreprocess(PREPROCESS).limit(1600, 1);
         ImageDataset test = PackagedDatasets.defaults().load("fashion-mnist-test").withPreprocess(PREPROCESS).limit(500, 2);
+        Engine.getInstance().setRandomSeed(7);                           // the layers' initialisation
         try (ImageClassifier c = new ImageClassifier(new ImageClassifier.Config(3, SIZE, new int[] {8, 16, 32},
                 train.classNames()), manager)) {
             ClassifierTraining.Result r = ClassifierTraining.builder().optBatchSize(50).optLearningRate(5e-3).optSeed(7)
