@@ -78,6 +78,20 @@ class ClassifierGuidanceTest {
         assertTrue(acc > 0.72, "test accuracy " + acc);
     }
 
+    @Test
+    void thePackagedClassifierLoadsAndClassifies() throws Exception {
+        Path folder = Path.of("../datasets/models/fashion-mnist-classifier-32");
+        Preprocess p32 = Preprocess.NONE.withImageSize(32).withChannels(3);
+        ImageDataset test = PackagedDatasets.defaults().load("fashion-mnist-test").withPreprocess(p32).limit(1000, 4);
+        try (ImageClassifier c = ImageClassifier.load(folder, manager)) {
+            assertEquals(32, c.config().imageSize());
+            assertEquals(PackagedDatasets.FASHION_CLASSES, c.classNames());
+            double acc = ClassifierTraining.accuracy(c, test, 500);
+            System.out.printf("packaged 32x32 classifier: test accuracy %.3f on 1000 images%n", acc);
+            assertTrue(acc > 0.77, "test accuracy " + acc + " (its model card says 80.1% on the whole test split)");
+        }
+    }
+
     /**
      * 32 samples of the Gaussian test model ({@link GaussianImageModel}: one colour per image plus pixel noise), 10
      * DDIM steps, variant 2 at scale 50: unguided, the classifier calls none of them "Trouser"; guided, most.
