@@ -5,7 +5,6 @@ import diffusionkit.guidance.GuidanceVariant;
 import diffusionkit.guidance.GuidedOutput;
 import diffusionkit.guidance.GuidedSampler;
 import diffusionkit.pipelines.DiffusionPipeline;
-import diffusionkit.util.Autograd;
 import diffusionkit.viz.ImageGrid;
 
 import java.awt.image.BufferedImage;
@@ -36,13 +35,10 @@ public final class ColorGuidedGenerator implements ImageGenerator {
                 .optGuidanceScale(r.scale())
                 .optStepCallback((i, t, x, x0) -> progress.accept(i + 1))
                 .build();
-        // this runs on the server's worker thread, where PyTorch records gradients unless told not to
-        return Autograd.noGrad(() -> {
-            try (GuidedOutput out = sampler.sample(1, r.steps(), r.seed())) {
-                BufferedImage img = out.grid(1);
-                int factor = Math.max(1, displaySize / Math.max(1, img.getWidth()));
-                return ImageGrid.upscale(img, factor);
-            }
-        });
+        try (GuidedOutput out = sampler.sample(1, r.steps(), r.seed())) {
+            BufferedImage img = out.grid(1);
+            int factor = Math.max(1, displaySize / Math.max(1, img.getWidth()));
+            return ImageGrid.upscale(img, factor);
+        }
     }
 }

@@ -11,6 +11,7 @@ import diffusionkit.pipelines.DiffusionPipeline;
 import diffusionkit.pipelines.StepCallback;
 import diffusionkit.schedulers.DDIMScheduler;
 import diffusionkit.schedulers.SchedulerOutput;
+import diffusionkit.util.Autograd;
 import diffusionkit.util.SeededNoise;
 import diffusionkit.viz.ImageGrid;
 
@@ -172,7 +173,12 @@ public final class GuidedSampler {
         return denoise(x, numInferenceSteps);
     }
 
+    /** Runs the loop with gradient recording off outside the collectors, on whatever thread calls it. */
     private GuidedOutput denoise(NDArray x, int numInferenceSteps) {
+        return Autograd.noGrad(() -> denoiseNoGrad(x, numInferenceSteps));
+    }
+
+    private GuidedOutput denoiseNoGrad(NDArray x, int numInferenceSteps) {
         NDManager run = x.getManager();
         try {
             scheduler.setTimesteps(numInferenceSteps);
