@@ -204,6 +204,20 @@ class UNet2DModelTest {
         }
     }
 
+    /** dropout acts only in training mode (diffusers: model.train()); at inference the model is unet_a. */
+    @Test
+    void dropoutOnlyInTraining() throws Exception {
+        try (NDManager m = manager.newSubManager();
+             UNet2DModel plain = UNet2DModel.fromPretrained(vectors("unet_a"), m);
+             UNet2DModel dropping = new UNet2DModel(plain.config().with("dropout", 0.5), m)) {
+            dropping.loadStateDict(plain.stateDict());
+            NDArray x = m.randomNormal(new Shape(1, 3, 16, 16));
+            NDArray t = m.create(new long[] {100});
+            assertEquals(0.0, maxAbsDiff(dropping.forward(x, t, null, false), plain.forward(x, t, null)));
+            assertTrue(maxAbsDiff(dropping.forward(x, t, null, true), plain.forward(x, t, null)) > 1e-3);
+        }
+    }
+
     @Test
     void wrongInputsFailClearly() throws Exception {
         try (NDManager m = manager.newSubManager(); UNet2DModel unet = UNet2DModel.fromPretrained(vectors("unet_a"), m)) {
