@@ -95,6 +95,16 @@ public abstract class ModuleBlock extends AbstractBlock {
         return true;
     }
 
+    /** DJL's own parameter format stores the input shapes, which a module built from a config may not know. */
+    @Override
+    protected void saveMetadata(java.io.DataOutputStream os) throws java.io.IOException {
+        if (inputShapes == null) {
+            os.writeInt(0);
+        } else {
+            super.saveMetadata(os);
+        }
+    }
+
     /** Closes {@code a} unless it is one of {@code keep} (by identity). */
     static void closeUnless(NDArray a, NDArray... keep) {
         if (a == null) {

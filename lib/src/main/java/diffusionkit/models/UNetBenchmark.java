@@ -36,6 +36,10 @@ import java.util.Map;
  *   java -Xmx4g -Dai.djl.offline=true -cp lib/target/classes:$(cat lib/target/cp.txt) \
  *   diffusionkit.models.UNetBenchmark [--warmup 2] [--runs 5] [--only unet_b|rgb32] [--threads N]
  * </pre>
+ *
+ * <p>On cores shared with other busy processes, PyTorch's worker threads wait for each other at every
+ * operation and wall times swing by 10x; then {@code --threads 1} and the process CPU time give a stable
+ * measure of the work (about the wall time one free core would need).
  */
 public final class UNetBenchmark {
 

@@ -204,6 +204,35 @@ class UNet2DModelTest {
         }
     }
 
+    /** DJL's own parameter stream (Block.saveParameters / loadParameters) round-trips too. */
+    @Test
+    void djlParameterStreamRoundTrips() throws Exception {
+        try (NDManager m = manager.newSubManager();
+             UNet2DModel a = UNet2DModel.fromPretrained(vectors("unet_a"), m);
+             UNet2DModel b = new UNet2DModel(a.config(), m)) {
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            a.saveParameters(new java.io.DataOutputStream(bytes));
+            b.loadParameters(b.manager(), new java.io.DataInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray())));
+            NDArray x = m.randomNormal(new Shape(1, 3, 16, 16));
+            NDArray t = m.create(new long[] {7});
+            assertEquals(0.0, maxAbsDiff(a.forward(x, t, null), b.forward(x, t, null)));
+        }
+    }
+
+    /** dropout acts only in training mode (diffusers: model.train()); at inference the model is unet_a. */
+    @Test
+    void dropoutOnlyInTraining() throws Exception {
+        try (NDManager m = manager.newSubManager();
+             UNet2DModel plain = UNet2DModel.fromPretrained(vectors("unet_a"), m);
+             UNet2DModel dropping = new UNet2DModel(plain.config().with("dropout", 0.5), m)) {
+            dropping.loadStateDict(plain.stateDict());
+            NDArray x = m.randomNormal(new Shape(1, 3, 16, 16));
+            NDArray t = m.create(new long[] {100});
+            assertEquals(0.0, maxAbsDiff(dropping.forward(x, t, null, false), plain.forward(x, t, null)));
+            assertTrue(maxAbsDiff(dropping.forward(x, t, null, true), plain.forward(x, t, null)) > 1e-3);
+        }
+    }
+
     @Test
     void wrongInputsFailClearly() throws Exception {
         try (NDManager m = manager.newSubManager(); UNet2DModel unet = UNet2DModel.fromPretrained(vectors("unet_a"), m)) {
