@@ -62,9 +62,10 @@ final class KitModels {
                     + " scheduler/, or config.json + " + UNet2DModel.WEIGHTS_NAME + ").");
         }
         Path unet = Files.isDirectory(folder.resolve("unet")) ? folder.resolve("unet") : folder;
-        if (!Files.isRegularFile(unet.resolve(UNet2DModel.WEIGHTS_NAME))) {
+        if (!Files.isRegularFile(unet.resolve(UNet2DModel.WEIGHTS_NAME))
+                && !Files.isRegularFile(unet.resolve(UNet2DModel.WEIGHTS_NAME_BIN))) {
             throw new CheckpointException(option + " '" + nameOrPath + "': " + unet.toAbsolutePath() + " has no weights ("
-                    + UNet2DModel.WEIGHTS_NAME + "). Give a folder written by save_pretrained / ./kit pretrain (pipeline:"
+                    + UNet2DModel.WEIGHTS_NAME + ", or the older " + UNet2DModel.WEIGHTS_NAME_BIN + "). Give a folder written by save_pretrained / ./kit pretrain (pipeline:"
                     + " unet/" + UNet2DModel.WEIGHTS_NAME + "; bare UNet: " + UNet2DModel.WEIGHTS_NAME + " beside"
                     + " config.json), or a kit model name: " + names() + ".");
         }

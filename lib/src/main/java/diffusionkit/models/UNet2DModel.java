@@ -12,6 +12,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import diffusionkit.io.CheckpointException;
 import diffusionkit.io.Safetensors;
+import diffusionkit.io.StateDicts;
 import diffusionkit.util.AtomicFiles;
 import diffusionkit.util.DeviceChoice;
 
@@ -26,7 +27,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -435,7 +435,8 @@ public final class UNet2DModel extends ModuleBlock implements NoisePredictor {
     // ---------------------------------------------------------------- folders
 
     /**
-     * Loads a diffusers {@code UNet2DModel} folder: {@code config.json} and {@code diffusion_pytorch_model.safetensors}.
+     * Loads a diffusers {@code UNet2DModel} folder: {@code config.json} and {@code diffusion_pytorch_model.safetensors}
+     * (or {@code diffusion_pytorch_model.bin}, as older hub checkpoints such as google/ddpm-celebahq-256 have it).
      *
      * @param folder the model folder (e.g. a pipeline's {@code unet/})
      * @param manager parameters live on a sub-manager of it; null: a new manager on {@link DeviceChoice#device()}
@@ -464,34 +465,18 @@ public final class UNet2DModel extends ModuleBlock implements NoisePredictor {
         }
     }
 
-    /** The weights file of {@code folder}, or a clear error when there is none. */
-    private static Path weightsFile(Path folder) throws CheckpointException {
-        Path st = folder.resolve(WEIGHTS_NAME);
-        if (Files.isRegularFile(st)) {
-            return st;
-        }
-        String found;
-        try (Stream<Path> list = Files.list(folder)) {
-            found = list.map(p -> p.getFileName().toString()).sorted().collect(Collectors.joining(", "));
-        } catch (IOException e) {
-            found = "(unreadable: " + e.getMessage() + ")";
-        }
-        if (Files.isRegularFile(folder.resolve(WEIGHTS_NAME_BIN))) {
-            throw new CheckpointException(folder + " holds " + WEIGHTS_NAME_BIN + " but not " + WEIGHTS_NAME
-                    + ": the PyTorch pickle format is not read here yet. Re-save the model with safetensors "
-                    + "(diffusers: save_pretrained(..., safe_serialization=True)).");
-        }
-        throw new CheckpointException(folder + " has no weights file " + WEIGHTS_NAME + " (found: "
-                + (found.isEmpty() ? "nothing" : found) + "). Point to a diffusers UNet2DModel folder (config.json + "
-                + WEIGHTS_NAME + "), e.g. the unet/ folder of a pipeline.");
+    /**
+     * The weights file of {@code folder} as diffusers picks it: {@code diffusion_pytorch_model.safetensors}, else the
+     * PyTorch {@code diffusion_pytorch_model.bin} (read in pure Java, allow-listed), else sharded or transformers
+     * names; a folder with none gets an error listing what was looked for.
+     */
+    private static Path weightsFile(Path folder) throws IOException {
+        return StateDicts.resolve(folder, null);
     }
 
-    /**
-     * THE place where a weights file is read. To accept {@code .bin} folders too, switch this (and
-     * {@link #weightsFile}) to {@code diffusionkit.io.StateDicts.load(folder, manager)}.
-     */
+    /** THE place where a weights file is read: safetensors (any float type, as float32) or a PyTorch {@code .bin}. */
     private static Map<String, NDArray> readWeights(Path weightsFile, NDManager manager) throws IOException {
-        return Safetensors.read(weightsFile, manager);
+        return StateDicts.loadFile(weightsFile, manager);
     }
 
     /**

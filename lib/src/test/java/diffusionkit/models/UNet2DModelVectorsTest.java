@@ -49,7 +49,7 @@ class UNet2DModelVectorsTest {
 
     /** Runs every case of io.safetensors (b2: one timestep per sample; t_scalar: one timestep broadcast). */
     static void checkCases(UNet2DModel unet, Path io) throws Exception {
-        try (NDManager m = manager.newSubManager()) {
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
             Map<String, NDArray> t = Safetensors.read(io, m);
             for (String c : new String[] {"b2", "t_scalar"}) {
                 NDArray out = unet.forward(t.get(c + "/sample"), t.get(c + "/timestep"), null);
