@@ -103,19 +103,15 @@ public final class ClipModel implements AutoCloseable {
     }
 
     /**
-     * THE place where the weights file is read: {@code model.safetensors} through {@link Safetensors}.
-     * A folder with only {@code pytorch_model.bin} is refused with a clear message until
-     * {@code diffusionkit.io.StateDicts.load(folder, manager)} (pure-Java .bin reader) is wired in here.
+     * THE place where the weights file is read: {@code model.safetensors}, else {@code pytorch_model.bin} (read in pure
+     * Java by an allow-listing unpickler, {@link diffusionkit.io.PytorchBin}).
      */
     static Map<String, NDArray> readStateDict(Path folder, NDManager manager) throws IOException {
         Path safetensors = folder.resolve(SAFETENSORS_FILE);
         if (Files.isRegularFile(safetensors)) {
             return Safetensors.read(safetensors, manager);
         }
-        // To switch: return diffusionkit.io.StateDicts.load(folder, manager);
-        throw new CheckpointException("CLIP folder " + folder + " has " + PYTORCH_FILE + " but no " + SAFETENSORS_FILE
-                + ", and this build reads only safetensors: download " + SAFETENSORS_FILE + " of " + HUB_MODEL
-                + " into " + folder + ".");
+        return diffusionkit.io.PytorchBin.read(folder.resolve(PYTORCH_FILE), manager);
     }
 
     private static String weightsFileName(Path folder) {

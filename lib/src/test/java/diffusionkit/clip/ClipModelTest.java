@@ -125,6 +125,19 @@ class ClipModelTest {
     }
 
     @Test
+    void pytorchBinLoadsLikeSafetensors(@TempDir Path tmp) throws IOException {
+        for (String f : new String[] {"config.json", "pytorch_model.bin"}) {
+            Files.copy(folder.resolve(f), tmp.resolve(f));
+        }
+        try (ClipModel fromBin = ClipModel.fromPretrained(tmp, manager);
+                ClipModel fromSafetensors = ClipModel.fromPretrained(folder, manager)) {
+            for (var e : fromSafetensors.getParameters().entrySet()) {
+                assertArrayEquals(e.getValue().toFloatArray(), fromBin.getParameter(e.getKey()).toFloatArray(), 0f, e.getKey());
+            }
+        }
+    }
+
+    @Test
     void missingFilesAreNamed(@TempDir Path tmp) throws IOException {
         Files.copy(folder.resolve("config.json"), tmp.resolve("config.json"));
         CheckpointException e = assertThrows(CheckpointException.class, () -> ClipModel.fromPretrained(tmp, manager));
@@ -134,7 +147,7 @@ class ClipModelTest {
         assertTrue(e.getMessage().contains("lacks model.safetensors (or pytorch_model.bin), vocab.json and merges.txt"), e.getMessage());
         Files.writeString(tmp.resolve("pytorch_model.bin"), "");
         e = assertThrows(CheckpointException.class, () -> ClipModel.fromPretrained(tmp, manager));
-        assertTrue(e.getMessage().contains("has pytorch_model.bin but no model.safetensors"), e.getMessage());
+        assertTrue(e.getMessage().contains(tmp.resolve("pytorch_model.bin").toString()), e.getMessage());
         Files.delete(tmp.resolve("pytorch_model.bin"));
         Files.delete(tmp.resolve("config.json"));
         Files.copy(folder.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
