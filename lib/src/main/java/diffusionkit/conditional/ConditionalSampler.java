@@ -101,6 +101,13 @@ public final class ConditionalSampler {
      */
     public static NDArray sample(ClassConditionedUNet model, Scheduler scheduler, long[] labels, int numInferenceSteps,
             long seed, double guidanceScale, NDManager manager) {
+        // no autograd graph on any thread (PyTorch's grad mode is per thread and on in new ones)
+        return diffusionkit.util.Autograd.noGrad(
+                () -> sampleNoGrad(model, scheduler, labels, numInferenceSteps, seed, guidanceScale, manager));
+    }
+
+    private static NDArray sampleNoGrad(ClassConditionedUNet model, Scheduler scheduler, long[] labels,
+            int numInferenceSteps, long seed, double guidanceScale, NDManager manager) {
         int h = 28;
         SeededNoise gen = new SeededNoise(seed);
         scheduler.setTimesteps(numInferenceSteps);

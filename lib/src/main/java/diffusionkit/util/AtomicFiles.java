@@ -30,6 +30,7 @@ public final class AtomicFiles {
         Path dir = abs.getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+        readableByAll(tmp, false);
         try {
             try (OutputStream out = Files.newOutputStream(tmp)) {
                 writer.write(out);
@@ -54,6 +55,7 @@ public final class AtomicFiles {
         Path dir = abs.getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempDirectory(dir, "." + abs.getFileName() + ".tmp");
+        readableByAll(tmp, true);
         try {
             writer.write(tmp);
             Path old = null;
@@ -81,6 +83,19 @@ public final class AtomicFiles {
             for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(q);
             }
+        }
+    }
+
+    /**
+     * Temp files and folders are created private (600/700); the finished file or folder should have the usual
+     * permissions (644/755), like any file the user writes, so that a shipped model is readable by everyone.
+     */
+    private static void readableByAll(Path p, boolean folder) throws IOException {
+        try {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString(
+                    folder ? "rwxr-xr-x" : "rw-r--r--"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: its defaults apply
         }
     }
 
