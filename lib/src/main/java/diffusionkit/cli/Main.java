@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "kit", mixinStandardHelpOptions = true, versionProvider = Versions.class,
         description = "diffusion-kit: Unit 2 of the Hugging Face Diffusion Models course, in Java.",
-        subcommands = {InfoCommand.class, FetchDataCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, FetchDataCommand.class, PretrainCommand.class, FinetuneCommand.class,
+                SampleCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -1,0 +1,77 @@
+package diffusionkit.cli;
+
+import diffusionkit.data.KitHome;
+import diffusionkit.io.CheckpointException;
+import diffusionkit.models.UNet2DModel;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Finds models for {@code --start_model} and {@code --model}: a local diffusers folder (pipeline or bare UNet), or
+ * the name of one of the kit's own models under {@code datasets/models/<name>} of the kit's checkout.
+ */
+final class KitModels {
+
+    /** The kit's pretrained base model (the offline stand-in for google/ddpm-celebahq-256). */
+    static final String BASE_MODEL = "emoji-base";
+
+    private KitModels() {}
+
+    /** The folder of the kit's models, or null outside a checkout. */
+    static Path modelsRoot() {
+        Path home = KitHome.find();
+        return home == null ? null : home.resolve("datasets").resolve("models");
+    }
+
+    /** The kit model names present. */
+    static List<String> names() {
+        List<String> out = new ArrayList<>();
+        Path root = modelsRoot();
+        if (root != null && Files.isDirectory(root)) {
+            try (var s = Files.list(root)) {
+                s.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().forEach(out::add);
+            } catch (IOException e) {
+                // listed as none
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The folder for {@code nameOrPath}, checked to hold weights.
+     *
+     * @param option the option's name, for the messages
+     * @throws CheckpointException naming what is wrong and the fix
+     */
+    static Path resolve(String nameOrPath, String option) throws CheckpointException {
+        Path p = Paths.get(nameOrPath);
+        Path folder = null;
+        if (Files.isDirectory(p)) {
+            folder = p;
+        } else if (modelsRoot() != null && !nameOrPath.contains("/") && Files.isDirectory(modelsRoot().resolve(nameOrPath))) {
+            folder = modelsRoot().resolve(nameOrPath);
+        }
+        if (folder == null) {
+            throw new CheckpointException(option + " '" + nameOrPath + "' is neither a folder nor a kit model. Kit models"
+                    + " (datasets/models/): " + names() + ". Or give a diffusers folder (model_index.json + unet/ +"
+                    + " scheduler/, or config.json + " + UNet2DModel.WEIGHTS_NAME + ").");
+        }
+        Path unet = Files.isDirectory(folder.resolve("unet")) ? folder.resolve("unet") : folder;
+        if (!Files.isRegularFile(unet.resolve(UNet2DModel.WEIGHTS_NAME))) {
+            throw new CheckpointException(option + " '" + nameOrPath + "': " + unet.toAbsolutePath() + " has no weights ("
+                    + UNet2DModel.WEIGHTS_NAME + "). Give a folder written by save_pretrained / ./kit pretrain (pipeline:"
+                    + " unet/" + UNet2DModel.WEIGHTS_NAME + "; bare UNet: " + UNet2DModel.WEIGHTS_NAME + " beside"
+                    + " config.json), or a kit model name: " + names() + ".");
+        }
+        if (!Files.isRegularFile(unet.resolve("config.json"))) {
+            throw new CheckpointException(option + " '" + nameOrPath + "': " + unet.toAbsolutePath()
+                    + " has weights but no config.json. Copy the model's config.json beside its weights.");
+        }
+        return folder;
+    }
+}

@@ -1,0 +1,565 @@
+package diffusionkit.training;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import com.google.gson.JsonObject;
+import diffusionkit.data.ImageDataset;
+import diffusionkit.io.CheckpointException;
+import diffusionkit.io.Safetensors;
+import diffusionkit.io.StateDicts;
+import diffusionkit.models.NoisePredictor;
+import diffusionkit.models.UNet2DModel;
+import diffusionkit.pipelines.DiffusionPipeline;
+import diffusionkit.pipelines.PipelineOutput;
+import diffusionkit.schedulers.DDIMScheduler;
+import diffusionkit.schedulers.Scheduler;
+import diffusionkit.util.AtomicFiles;
+import diffusionkit.util.SeededNoise;
+import diffusionkit.viz.Charts;
+import diffusionkit.viz.ImageGrid;
+import tech.tablesaw.api.DoubleColumn;
+import tech.tablesaw.api.IntColumn;
+import tech.tablesaw.api.LongColumn;
+import tech.tablesaw.api.NumericColumn;
+import tech.tablesaw.api.Table;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Noise-prediction training of a {@link NoisePredictor} (Ho et al. 2020, Algorithm 1), as the course's
+ * {@code finetune_model.py}: for each batch of clean images x₀, draw noise ε ~ N(0, I) and timesteps
+ * t ~ U{0, …, T−1}, make {@code x_t = scheduler.addNoise(x₀, ε, t)}, predict {@code ε̂ = model(x_t, t)} and minimise
+ * {@code loss = mean((ε̂ − ε)²)} (PyTorch's {@code F.mse_loss}; not DJL's {@code L2Loss}, which is half of it) with
+ * {@link AdamW}; the learning rate is multiplied by γ after each epoch ({@link ExponentialLR}).
+ *
+ * <h2>Gradient accumulation</h2>
+ * An update (a <em>step</em>) uses {@code k = gradAccumulationSteps} micro-batches (fewer at the end of an epoch,
+ * where the leftover micro-batches make one last, smaller update).
+ * <ul>
+ *   <li>Averaged (default): each micro-batch back-propagates {@code loss_i / k}, so the update follows the gradient
+ *   of the mean loss {@code (1/k) Σ ∇loss_i}: k micro-batches of b images equal one batch of k·b images.</li>
+ *   <li>{@link TrainingConfig#summedAccumulation()}: the course notebook's {@code loss.backward(loss)}. Passing the
+ *   loss as {@code grad_output} multiplies the gradient by the loss value: each micro-batch contributes
+ *   {@code loss_i · ∇loss_i = ∇(loss_i² / 2)}, and these are summed, not averaged, over the k micro-batches. Large
+ *   losses therefore take larger steps (AdamW's normalisation hides most of the scale). Here it is computed as the
+ *   gradient of {@code loss · stopGradient(loss)}.</li>
+ * </ul>
+ *
+ * <h2>Randomness</h2>
+ * Everything is seeded by {@link TrainingConfig#seed()}: each epoch's data order
+ * ({@link ImageDataset#batches(int, long, int)}), each batch's flips (from the seed, epoch and batch index), and one
+ * {@link SeededNoise} that draws, image by image, its timestep and then its noise (so a batch of k·b images draws
+ * the same numbers as k batches of b). Its state goes into each checkpoint, so {@link #resume(Path)} continues the
+ * identical sequence: the next loss equals that of an uninterrupted run.
+ *
+ * <h2>Outputs</h2>
+ * In {@link TrainingConfig#logDir()}: {@code loss.csv} (a Tablesaw table: step, epoch, loss, lr, seconds),
+ * {@code loss.png}, {@code samples/step_<n>.png} (DDIM sample grids, for a {@link UNet2DModel}), {@code summary.json}
+ * and {@code checkpoints/checkpoint-<step>/} (see {@link Checkpoints}). The final pipeline goes to
+ * {@link TrainingConfig#outputDir()} (with EMA on, the EMA weights, as diffusers' training scripts do).
+ *
+ * <p>Each micro-batch's arrays live in their own {@link NDManager} scope, so memory stays flat over a run.
+ */
+public final class DiffusionTrainer {
+
+    private final NoisePredictor model;
+    private final Scheduler scheduler;
+    private final ImageDataset data;
+    private final TrainingConfig config;
+    private final AdamW optimizer;
+    private final ExponentialLR lrSchedule;
+    private final Ema ema;
+    private final SeededNoise rng;
+    private final List<TrainingListener> listeners = new ArrayList<>();
+    private AtomicFiles.FolderWriter checkpointExtras;
+
+    private long globalStep;
+    private int epoch;
+    private int batchInEpoch;
+    private double epochLossSum;
+    private long epochSteps;
+    private double secondsBefore;
+    private final List<double[]> rows = new ArrayList<>(); // step, epoch, loss, lr, seconds
+
+    /**
+     * A trainer; the optimiser starts from scratch (see {@link #resume(Path)}).
+     *
+     * @param model the model to train (its parameters are updated in place)
+     * @param scheduler the noise schedule of {@code addNoise} (and of the sample grids)
+     * @param data the training images, already preprocessed to the model's size and channels
+     * @param config the settings
+     * @throws IllegalArgumentException when the settings and inputs do not fit together
+     */
+    public DiffusionTrainer(NoisePredictor model, Scheduler scheduler, ImageDataset data, TrainingConfig config) {
+        this.model = model;
+        this.scheduler = scheduler;
+        this.data = data;
+        this.config = config;
+        if (data.length() == 0) {
+            throw new IllegalArgumentException("dataset '" + data.name() + "' is empty: check --dataset_name, --classes and --limit");
+        }
+        if (config.conditional() && !data.isLabelled()) {
+            throw new IllegalArgumentException("conditional training needs class labels, but dataset '" + data.name()
+                    + "' has none: use a labelled dataset or turn conditional off");
+        }
+        if (config.saveModelEvery() > 0 && config.logDir() == null) {
+            throw new IllegalArgumentException("saveModelEvery needs a logDir to write checkpoints into: set optLogDir(...)");
+        }
+        this.optimizer = AdamW.builder().optLearningRate(config.learningRate()).optWeightDecay(config.weightDecay())
+                .optBetas(config.beta1(), config.beta2()).optEps(config.eps()).optDevice(model.manager().getDevice()).build();
+        this.lrSchedule = new ExponentialLR(optimizer, config.lrGamma());
+        this.ema = config.emaDecay() > 0 ? new Ema(model.stateDict(), config.emaDecay()) : null;
+        this.rng = new SeededNoise(config.seed());
+        if (config.progressBar()) {
+            listeners.add(new ProgressBar(System.err, totalSteps(), 0));
+        }
+    }
+
+    /** Adds a listener (progress bars, live plots). */
+    public DiffusionTrainer addListener(TrainingListener listener) {
+        listeners.add(listener);
+        return this;
+    }
+
+    /**
+     * Something that writes extra files into each checkpoint folder before it is renamed into place (a model card,
+     * a note). An exception from it aborts that checkpoint and leaves the earlier ones untouched.
+     */
+    public DiffusionTrainer optCheckpointExtras(AtomicFiles.FolderWriter writer) {
+        this.checkpointExtras = writer;
+        return this;
+    }
+
+    /** The optimiser. */
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    /** The EMA of the weights, or null when EMA is off. */
+    public Ema ema() {
+        return ema;
+    }
+
+    /** The settings. */
+    public TrainingConfig config() {
+        return config;
+    }
+
+    /** Updates done so far (including those before a resume). */
+    public long globalStep() {
+        return globalStep;
+    }
+
+    /** Micro-batches per epoch. */
+    public int batchesPerEpoch() {
+        return (data.length() + config.batchSize() - 1) / config.batchSize();
+    }
+
+    /** Updates per epoch: ⌈batches / gradAccumulationSteps⌉. */
+    public int stepsPerEpoch() {
+        return (batchesPerEpoch() + config.gradAccumulationSteps() - 1) / config.gradAccumulationSteps();
+    }
+
+    /** The step the run ends at: all epochs, or {@code maxSteps} when smaller. */
+    public long totalSteps() {
+        long all = (long) stepsPerEpoch() * config.numEpochs();
+        return config.maxSteps() > 0 ? Math.min(all, config.maxSteps()) : all;
+    }
+
+    // ------------------------------------------------------------------ training
+
+    /**
+     * Trains to the end of the last epoch (or {@code maxSteps}), from where the trainer stands (step 0, or the
+     * resumed checkpoint), writing logs, samples, checkpoints and the final model as configured.
+     *
+     * @return what happened
+     */
+    public TrainingSummary train() throws IOException {
+        long start = System.nanoTime();
+        long startStep = globalStep;
+        List<Double> runLosses = new ArrayList<>();
+        double lastEpochMean = Double.NaN;
+        outer:
+        for (; epoch < config.numEpochs(); epoch++) {
+            lrSchedule.setEpoch(epoch);
+            List<int[]> batches = new ArrayList<>();
+            data.batches(config.batchSize(), config.seed(), epoch).forEach(batches::add);
+            while (batchInEpoch < batches.size()) {
+                if (config.maxSteps() > 0 && globalStep >= config.maxSteps()) {
+                    break outer;
+                }
+                double lr = optimizer.learningRate();
+                double loss = step(batches.subList(batchInEpoch,
+                        Math.min(batches.size(), batchInEpoch + config.gradAccumulationSteps())));
+                double seconds = secondsBefore + (System.nanoTime() - start) / 1e9;
+                rows.add(new double[] {globalStep, epoch, loss, lr, seconds});
+                runLosses.add(loss);
+                epochLossSum += loss;
+                epochSteps++;
+                for (TrainingListener l : listeners) {
+                    l.onStep(globalStep, epoch, loss, lr);
+                }
+                if (config.logSamplesEvery() > 0 && globalStep % config.logSamplesEvery() == 0) {
+                    logSamples();
+                }
+                if (config.saveModelEvery() > 0 && globalStep % config.saveModelEvery() == 0) {
+                    saveCheckpoint();
+                } else if (config.logDir() != null && globalStep % 100 == 0) {
+                    writeLossTable();
+                }
+            }
+            lastEpochMean = epochLossSum / Math.max(1, epochSteps);
+            for (TrainingListener l : listeners) {
+                l.onEpochEnd(epoch, lastEpochMean);
+            }
+            epochLossSum = 0;
+            epochSteps = 0;
+            batchInEpoch = 0;
+        }
+        if (epochSteps > 0) { // stopped by maxSteps inside an epoch
+            lastEpochMean = epochLossSum / epochSteps;
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        if (config.outputDir() != null) {
+            saveFinalModel(config.outputDir());
+        }
+        TrainingSummary summary = new TrainingSummary(globalStep, globalStep - startStep, epoch, seconds, lastEpochMean,
+                runLosses.isEmpty() ? Double.NaN : runLosses.get(runLosses.size() - 1), List.copyOf(runLosses),
+                config.outputDir(), config.logDir());
+        if (config.logDir() != null) {
+            writeLossTable();
+            writeLossChart();
+            JsonObject o = new JsonObject();
+            o.addProperty("steps", summary.steps());
+            o.addProperty("steps_this_run", summary.stepsThisRun());
+            o.addProperty("epochs", summary.epochs());
+            o.addProperty("seconds", summary.seconds());
+            o.addProperty("seconds_per_step", summary.secondsPerStep());
+            o.addProperty("last_epoch_mean_loss", summary.lastEpochMeanLoss());
+            o.addProperty("final_loss", summary.finalLoss());
+            AtomicFiles.writeString(config.logDir().resolve("summary.json"),
+                    new com.google.gson.GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create()
+                            .toJson(o) + "\n");
+        }
+        return summary;
+    }
+
+    /**
+     * One optimiser update over the given micro-batches (dataset indices), at the trainer's current epoch and
+     * position: back-propagates each, clips, steps AdamW, zeroes the gradients, updates the EMA and advances the
+     * position. Public so notebooks can drive the loop themselves.
+     *
+     * @return the mean of the micro-batches' MSE losses
+     */
+    public double step(List<int[]> microBatches) {
+        int k = microBatches.size();
+        double sum = 0;
+        for (int j = 0; j < k; j++) {
+            sum += backward(microBatches.get(j), batchInEpoch + j, k);
+        }
+        Map<String, NDArray> params = model.stateDict();
+        if (config.maxGradNorm() > 0) {
+            AdamW.clipGradNorm(params, config.maxGradNorm());
+        }
+        optimizer.step(params);
+        AdamW.zeroGradients(params);
+        if (ema != null) {
+            ema.update(params);
+        }
+        batchInEpoch += k;
+        globalStep++;
+        return sum / k;
+    }
+
+    /** Forward and backward of one micro-batch; gradients add to those already there. Returns its MSE. */
+    private double backward(int[] indices, int batchIndex, int group) {
+        int numTrain = scheduler.numTrainTimesteps();
+        try (NDManager sm = model.manager().newSubManager()) {
+            long flipSeed = config.seed() * 0x9E3779B97F4A7C15L + epoch * 1_000_003L + batchIndex;
+            ImageDataset.Batch batch = data.batch(sm, indices, flipSeed);
+            NDArray x0 = batch.images();
+            Shape shape = x0.getShape();
+            int n = (int) shape.get(0);
+            int chw = (int) (shape.size() / n);
+            long[] t = new long[n];
+            float[] eps = new float[n * chw];
+            for (int i = 0; i < n; i++) { // per image: its timestep, then its noise
+                t[i] = rng.nextLong(numTrain);
+                System.arraycopy(rng.randnFloats(chw), 0, eps, i * chw, chw);
+            }
+            NDArray noise = sm.create(eps, shape);
+            NDArray timesteps = sm.create(t);
+            NDArray labels = config.conditional() ? batch.labels() : null;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray noisy = scheduler.addNoise(x0, noise, timesteps); // x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε
+                NDArray pred = model.forward(noisy, timesteps, labels, true); // ε̂
+                NDArray loss = pred.sub(noise).square().mean(); // F.mse_loss(ε̂, ε)
+                NDArray objective = config.summedAccumulation()
+                        ? loss.mul(loss.duplicate().stopGradient()) // loss.backward(loss): ∇(loss²/2)
+                        : loss.div(group); // (loss / k).backward()
+                gc.backward(objective);
+                return loss.getFloat();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ samples, logs, checkpoints
+
+    /**
+     * A grid of {@link TrainingConfig#numSampleImages()} images made with a {@link TrainingConfig#sampleSteps()}-step
+     * DDIM (eta 0, seeded by the config's seed, so grids of different steps are comparable), or null when the model
+     * is not a {@link UNet2DModel}. Conditional models get labels 0, 1, 2, ... (modulo the class count).
+     */
+    public BufferedImage sampleGrid() {
+        if (!(model instanceof UNet2DModel unet)) {
+            return null;
+        }
+        DiffusionPipeline pipe = new DiffusionPipeline(unet, scheduler); // not closed: it would free the model
+        try (NDManager sm = model.manager().newSubManager()) {
+            NDArray labels = null;
+            if (config.conditional()) {
+                long[] l = new long[config.numSampleImages()];
+                int classes = Math.max(1, data.classNames().size());
+                for (int i = 0; i < l.length; i++) {
+                    l[i] = i % classes;
+                }
+                labels = sm.create(l);
+            }
+            try (PipelineOutput out = pipe.generateDdim(config.numSampleImages(), config.sampleSteps(), 0f, config.seed(),
+                    labels, null)) {
+                int size = (int) out.images().getShape().get(2);
+                return ImageGrid.upscale(ImageGrid.of(out.images(), Math.min(8, config.numSampleImages())),
+                        Math.max(1, 64 / size));
+            }
+        }
+    }
+
+    private void logSamples() throws IOException {
+        BufferedImage grid = sampleGrid();
+        if (grid == null) {
+            return;
+        }
+        if (config.logDir() != null) {
+            ImageGrid.savePng(grid, config.logDir().resolve("samples").resolve(String.format(Locale.ROOT, "step_%06d.png", globalStep)));
+        }
+        for (TrainingListener l : listeners) {
+            l.onSamples(globalStep, grid);
+        }
+    }
+
+    /**
+     * Writes {@code checkpoints/checkpoint-<step>/} atomically (model, scheduler, optimiser, EMA, trainer state),
+     * then deletes all but the newest {@link TrainingConfig#keepCheckpoints()}.
+     *
+     * @return the checkpoint folder
+     */
+    public Path saveCheckpoint() throws IOException {
+        if (config.logDir() == null) {
+            throw new IllegalStateException("no logDir to write checkpoints into: set TrainingConfig.optLogDir(...)");
+        }
+        Path target = Checkpoints.folder(config.logDir(), globalStep);
+        double seconds = rows.isEmpty() ? secondsBefore : rows.get(rows.size() - 1)[4];
+        TrainerState state = new TrainerState(globalStep, epoch, batchInEpoch, rng.state(), optimizer.learningRate(),
+                epochLossSum, epochSteps, ema == null ? 0 : ema.steps(), config.toJson());
+        AtomicFiles.writeFolder(target, tmp -> {
+            writeModelFolder(tmp, model);
+            try (NDManager sm = NDManager.newBaseManager(model.manager().getDevice())) {
+                Map<String, NDArray> opt = optimizer.state();
+                Safetensors.write(tmp.resolve(Checkpoints.OPTIMIZER_FILE), opt,
+                        Map.of("global_step", Long.toString(globalStep), "format", "pt"));
+                opt.get("step").close();
+            }
+            if (ema != null) {
+                Safetensors.write(tmp.resolve(Checkpoints.EMA_FILE), ema.weights(),
+                        Map.of("ema_steps", Long.toString(ema.steps()), "format", "pt"));
+            }
+            Files.writeString(tmp.resolve("seconds.txt"), Double.toString(seconds) + "\n");
+            Files.writeString(tmp.resolve(TrainerState.FILE_NAME), state.toJson());
+            if (checkpointExtras != null) {
+                checkpointExtras.write(tmp);
+            }
+        });
+        writeLossTable();
+        Checkpoints.prune(config.logDir(), config.keepCheckpoints());
+        for (TrainingListener l : listeners) {
+            l.onCheckpoint(globalStep, target);
+        }
+        return target;
+    }
+
+    /** Fills {@code folder} with the diffusers layout: model_index.json, unet/, scheduler/. */
+    private void writeModelFolder(Path folder, NoisePredictor m) throws IOException {
+        m.savePretrained(folder.resolve("unet"));
+        scheduler.save(folder.resolve("scheduler"));
+        JsonObject index = new JsonObject();
+        index.addProperty("_class_name", scheduler instanceof DDIMScheduler ? "DDIMPipeline" : "DDPMPipeline");
+        index.addProperty("_diffusers_version", DiffusionPipeline.DIFFUSERS_VERSION);
+        com.google.gson.JsonArray s = new com.google.gson.JsonArray();
+        s.add("diffusers");
+        s.add(scheduler.config().className());
+        index.add("scheduler", s);
+        com.google.gson.JsonArray u = new com.google.gson.JsonArray();
+        u.add("diffusers");
+        u.add("UNet2DModel");
+        index.add("unet", u);
+        Files.writeString(folder.resolve(DiffusionPipeline.MODEL_INDEX),
+                new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(index) + "\n");
+    }
+
+    /**
+     * Saves the pipeline (diffusers layout) to {@code folder} atomically; with EMA on, the EMA weights are saved (the
+     * model keeps its own weights). Other files already in the folder (a model card) are kept.
+     */
+    public void saveFinalModel(Path folder) throws IOException {
+        Path target = folder.toAbsolutePath();
+        Map<String, NDArray> raw = null;
+        try (NDManager sm = NDManager.newBaseManager(model.manager().getDevice())) {
+            if (ema != null) {
+                raw = new LinkedHashMap<>();
+                for (Map.Entry<String, NDArray> e : model.stateDict().entrySet()) {
+                    NDArray c = e.getValue().duplicate();
+                    c.attach(sm);
+                    raw.put(e.getKey(), c);
+                }
+                model.loadStateDict(ema.weights());
+            }
+            AtomicFiles.writeFolder(target, tmp -> {
+                if (Files.isDirectory(target)) {
+                    try (var list = Files.list(target)) {
+                        for (Path p : list.toList()) {
+                            if (Files.isRegularFile(p) && !p.getFileName().toString().equals(DiffusionPipeline.MODEL_INDEX)) {
+                                Files.copy(p, tmp.resolve(p.getFileName()));
+                            }
+                        }
+                    }
+                }
+                writeModelFolder(tmp, model);
+            });
+            if (raw != null) {
+                model.loadStateDict(raw);
+            }
+        }
+    }
+
+    /** The loss table so far: step, epoch, loss, lr, seconds (one row per update). */
+    public Table lossTable() {
+        long[] step = new long[rows.size()];
+        int[] ep = new int[rows.size()];
+        double[] loss = new double[rows.size()];
+        double[] lr = new double[rows.size()];
+        double[] sec = new double[rows.size()];
+        for (int i = 0; i < rows.size(); i++) {
+            double[] r = rows.get(i);
+            step[i] = (long) r[0];
+            ep[i] = (int) r[1];
+            loss[i] = r[2];
+            lr[i] = r[3];
+            sec[i] = r[4];
+        }
+        return Table.create("loss", LongColumn.create("step", step), IntColumn.create("epoch", ep),
+                DoubleColumn.create("loss", loss), DoubleColumn.create("lr", lr), DoubleColumn.create("seconds", sec));
+    }
+
+    private void writeLossTable() throws IOException {
+        Table t = lossTable();
+        AtomicFiles.write(config.logDir().resolve("loss.csv"), out -> t.write().csv(out));
+    }
+
+    private void writeLossChart() throws IOException {
+        List<Double> losses = new ArrayList<>();
+        for (double[] r : rows) {
+            losses.add(r[2]);
+        }
+        ImageGrid.savePng(Charts.toImage(Charts.lossChart(losses, Math.max(2, losses.size() / 20))),
+                config.logDir().resolve("loss.png"));
+    }
+
+    // ------------------------------------------------------------------ resume
+
+    /**
+     * Continues from a checkpoint: the model's weights, AdamW's state, the EMA, the generator's state, the step
+     * counter and the position in the epoch (and the loss table up to that step). {@code path} is a checkpoint folder
+     * or a log folder (its newest checkpoint is used). Batch size, accumulation and seed must equal the checkpoint's,
+     * or the data order would differ.
+     *
+     * @return the state that was restored
+     * @throws CheckpointException naming the folder and the fix when something is missing or does not fit
+     */
+    public TrainerState resume(Path path) throws IOException {
+        Path cp = Checkpoints.resolve(path);
+        TrainerState st = TrainerState.read(cp.resolve(TrainerState.FILE_NAME));
+        JsonObject old = st.config();
+        same(cp, old, "batchSize", config.batchSize(), "--batch_size");
+        same(cp, old, "gradAccumulationSteps", config.gradAccumulationSteps(), "--grad_accumulation_steps");
+        same(cp, old, "seed", config.seed(), "--seed");
+        try (NDManager sm = model.manager().newSubManager()) {
+            model.loadStateDict(StateDicts.load(cp.resolve("unet"), sm));
+            Path opt = cp.resolve(Checkpoints.OPTIMIZER_FILE);
+            if (!Files.isRegularFile(opt)) {
+                throw new CheckpointException(opt + " is missing: this checkpoint cannot resume training exactly."
+                        + " Resume from another checkpoint, or start a new run from its unet/ (--start_model " + cp + ").");
+            }
+            optimizer.loadState(Safetensors.read(opt, sm));
+            if (ema != null) {
+                Path e = cp.resolve(Checkpoints.EMA_FILE);
+                if (!Files.isRegularFile(e)) {
+                    throw new CheckpointException(e + " is missing: the checkpoint was written without EMA. Resume without EMA.");
+                }
+                Map<String, NDArray> w = Safetensors.read(e, sm);
+                for (Map.Entry<String, NDArray> en : ema.weights().entrySet()) {
+                    NDArray src = w.get(en.getKey());
+                    if (src == null) {
+                        throw new CheckpointException(e + " has no '" + en.getKey() + "': it belongs to another model.");
+                    }
+                    src.copyTo(en.getValue());
+                }
+                ema.setSteps(st.emaSteps());
+            }
+        }
+        rng.setState(st.rngState());
+        globalStep = st.globalStep();
+        epoch = st.epoch();
+        batchInEpoch = st.batchInEpoch();
+        epochLossSum = st.epochLossSum();
+        epochSteps = st.epochSteps();
+        optimizer.setLearningRate(st.learningRate());
+        Path seconds = cp.resolve("seconds.txt");
+        secondsBefore = Files.isRegularFile(seconds) ? Double.parseDouble(Files.readString(seconds).trim()) : 0;
+        rows.clear();
+        if (config.logDir() != null && Files.isRegularFile(config.logDir().resolve("loss.csv"))) {
+            Table t = Table.read().csv(config.logDir().resolve("loss.csv").toString());
+            NumericColumn<?> s = t.numberColumn("step");
+            for (int i = 0; i < t.rowCount(); i++) {
+                if (s.getDouble(i) <= globalStep) {
+                    rows.add(new double[] {s.getDouble(i), t.numberColumn("epoch").getDouble(i),
+                            t.numberColumn("loss").getDouble(i), t.numberColumn("lr").getDouble(i),
+                            t.numberColumn("seconds").getDouble(i)});
+                }
+            }
+        }
+        if (config.progressBar()) {
+            listeners.removeIf(l -> l instanceof ProgressBar);
+            listeners.add(0, new ProgressBar(System.err, totalSteps(), globalStep));
+        }
+        return st;
+    }
+
+    private static void same(Path cp, JsonObject old, String key, long now, String option) throws CheckpointException {
+        if (old.has(key) && old.get(key).getAsLong() != now) {
+            throw new CheckpointException("cannot resume from " + cp + ": it was trained with " + key + " "
+                    + old.get(key).getAsLong() + ", this run asks for " + now + ". Pass " + option + " "
+                    + old.get(key).getAsLong() + " to continue it exactly, or start a new run.");
+        }
+    }
+}

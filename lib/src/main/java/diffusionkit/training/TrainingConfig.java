@@ -1,0 +1,295 @@
+package diffusionkit.training;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+
+import java.nio.file.Path;
+
+/**
+ * The settings of a {@link DiffusionTrainer} run (immutable; build with {@link #builder()}). Names follow the
+ * course's {@code finetune_model.py} where it has them.
+ *
+ * <p>A <em>step</em> is one optimiser update: {@code gradAccumulationSteps} batches of {@code batchSize} images.
+ * {@code logSamplesEvery}, {@code saveModelEvery} and {@code maxSteps} count these updates.
+ *
+ * @param batchSize images per micro-batch (the script's {@code batch_size})
+ * @param gradAccumulationSteps micro-batches per update ({@code grad_accumulation_steps})
+ * @param numEpochs passes over the data ({@code num_epochs})
+ * @param maxSteps stop after this many updates in all (0: no limit)
+ * @param learningRate AdamW's learning rate (1e-5 in {@code finetune_model.py})
+ * @param weightDecay AdamW's decoupled weight decay (PyTorch's default 0.01)
+ * @param beta1 AdamW β1 (0.9)
+ * @param beta2 AdamW β2 (0.999)
+ * @param eps AdamW ε (1e-8)
+ * @param lrGamma ExponentialLR's γ, applied after each epoch (0.9 in the script; 1 keeps the rate)
+ * @param seed seeds the data order, the flips, the noise and the timesteps
+ * @param logSamplesEvery every this many updates, a grid of {@code numSampleImages} DDIM samples (0: never)
+ * @param numSampleImages images per sample grid (8, as the script)
+ * @param sampleSteps DDIM steps for the sample grids (50, as the script)
+ * @param saveModelEvery every this many updates, a checkpoint (0: never)
+ * @param keepCheckpoints how many checkpoint folders to keep (the newest ones)
+ * @param emaDecay maximum decay of an exponential moving average of the weights (0: no EMA)
+ * @param maxGradNorm clip the gradient's global L2 norm to this before each update (0: no clipping)
+ * @param conditional pass each batch's class labels to the model (for a class-conditional UNet)
+ * @param summedAccumulation reproduce the course notebook's {@code loss.backward(loss)} (see
+ *     {@link DiffusionTrainer}) instead of the averaged {@code (loss / k).backward()}
+ * @param logDir where the loss table, sample grids, loss chart and checkpoints go (null: nowhere)
+ * @param outputDir where the final pipeline is saved ({@code model_save_name}; null: not saved)
+ * @param progressBar draw a one-line progress bar on stderr
+ */
+public record TrainingConfig(int batchSize, int gradAccumulationSteps, int numEpochs, long maxSteps, double learningRate,
+        double weightDecay, double beta1, double beta2, double eps, double lrGamma, long seed, int logSamplesEvery,
+        int numSampleImages, int sampleSteps, int saveModelEvery, int keepCheckpoints, double emaDecay, double maxGradNorm,
+        boolean conditional, boolean summedAccumulation, Path logDir, Path outputDir, boolean progressBar) {
+
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
+
+    /** Checks every value; each error names the setting and the fix. */
+    public TrainingConfig {
+        positive("batchSize (--batch_size)", batchSize);
+        positive("gradAccumulationSteps (--grad_accumulation_steps)", gradAccumulationSteps);
+        positive("numEpochs (--num_epochs)", numEpochs);
+        nonNegative("maxSteps (--max_steps)", maxSteps);
+        if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
+            throw new IllegalArgumentException("learning rate (--lr) must be a positive number, got " + learningRate);
+        }
+        if (weightDecay < 0) {
+            throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
+        }
+        if (!(lrGamma > 0) || lrGamma > 1) {
+            throw new IllegalArgumentException("lrGamma (ExponentialLR gamma) must be in (0, 1], got " + lrGamma);
+        }
+        nonNegative("logSamplesEvery (--log_samples_every)", logSamplesEvery);
+        positive("numSampleImages (--num_sample_images)", numSampleImages);
+        positive("sampleSteps (--sample_steps)", sampleSteps);
+        nonNegative("saveModelEvery (--save_model_every)", saveModelEvery);
+        positive("keepCheckpoints (--keep_checkpoints)", keepCheckpoints);
+        if (emaDecay < 0 || emaDecay >= 1) {
+            throw new IllegalArgumentException("emaDecay must be in [0, 1) (0: no EMA), got " + emaDecay);
+        }
+        if (maxGradNorm < 0) {
+            throw new IllegalArgumentException("maxGradNorm must be >= 0 (0: no clipping), got " + maxGradNorm);
+        }
+    }
+
+    private static void positive(String name, long v) {
+        if (v <= 0) {
+            throw new IllegalArgumentException(name + " must be positive, got " + v);
+        }
+    }
+
+    private static void nonNegative(String name, long v) {
+        if (v < 0) {
+            throw new IllegalArgumentException(name + " must be >= 0 (0 turns it off), got " + v);
+        }
+    }
+
+    /** A builder with the defaults listed on {@link Builder}. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder that starts from this config. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.batchSize = batchSize;
+        b.gradAccumulationSteps = gradAccumulationSteps;
+        b.numEpochs = numEpochs;
+        b.maxSteps = maxSteps;
+        b.learningRate = learningRate;
+        b.weightDecay = weightDecay;
+        b.beta1 = beta1;
+        b.beta2 = beta2;
+        b.eps = eps;
+        b.lrGamma = lrGamma;
+        b.seed = seed;
+        b.logSamplesEvery = logSamplesEvery;
+        b.numSampleImages = numSampleImages;
+        b.sampleSteps = sampleSteps;
+        b.saveModelEvery = saveModelEvery;
+        b.keepCheckpoints = keepCheckpoints;
+        b.emaDecay = emaDecay;
+        b.maxGradNorm = maxGradNorm;
+        b.conditional = conditional;
+        b.summedAccumulation = summedAccumulation;
+        b.logDir = logDir;
+        b.outputDir = outputDir;
+        b.progressBar = progressBar;
+        return b;
+    }
+
+    /** The config as JSON (paths as strings), as stored in {@code trainer_state.json}. */
+    public String toJson() {
+        com.google.gson.JsonObject o = GSON.toJsonTree(toBuilder()).getAsJsonObject();
+        o.addProperty("logDir", logDir == null ? null : logDir.toString());
+        o.addProperty("outputDir", outputDir == null ? null : outputDir.toString());
+        return GSON.toJson(o);
+    }
+
+    /** Builder of {@link TrainingConfig}. Defaults: those of {@code finetune_model.py} except where noted. */
+    public static final class Builder {
+        private int batchSize = 16;
+        private int gradAccumulationSteps = 1;
+        private int numEpochs = 1;
+        private long maxSteps;
+        private double learningRate = 1e-5;
+        private double weightDecay = 0.01;
+        private double beta1 = 0.9;
+        private double beta2 = 0.999;
+        private double eps = 1e-8;
+        private double lrGamma = 1.0;
+        private long seed;
+        private int logSamplesEvery;
+        private int numSampleImages = 8;
+        private int sampleSteps = 50;
+        private int saveModelEvery;
+        private int keepCheckpoints = 2;
+        private double emaDecay;
+        private double maxGradNorm;
+        private boolean conditional;
+        private boolean summedAccumulation;
+        private transient Path logDir;
+        private transient Path outputDir;
+        private boolean progressBar;
+
+        /** Images per micro-batch (16). */
+        public Builder optBatchSize(int v) {
+            batchSize = v;
+            return this;
+        }
+
+        /** Micro-batches per update (1; the script's default is 2). */
+        public Builder optGradAccumulationSteps(int v) {
+            gradAccumulationSteps = v;
+            return this;
+        }
+
+        /** Epochs (1). */
+        public Builder optNumEpochs(int v) {
+            numEpochs = v;
+            return this;
+        }
+
+        /** Stop after this many updates in all (0: no limit). */
+        public Builder optMaxSteps(long v) {
+            maxSteps = v;
+            return this;
+        }
+
+        /** Learning rate (1e-5). */
+        public Builder optLearningRate(double v) {
+            learningRate = v;
+            return this;
+        }
+
+        /** AdamW weight decay (0.01). */
+        public Builder optWeightDecay(double v) {
+            weightDecay = v;
+            return this;
+        }
+
+        /** AdamW betas (0.9, 0.999). */
+        public Builder optBetas(double b1, double b2) {
+            beta1 = b1;
+            beta2 = b2;
+            return this;
+        }
+
+        /** AdamW ε (1e-8). */
+        public Builder optEps(double v) {
+            eps = v;
+            return this;
+        }
+
+        /** ExponentialLR γ per epoch (1: constant; the script uses 0.9). */
+        public Builder optLrGamma(double v) {
+            lrGamma = v;
+            return this;
+        }
+
+        /** Seed of data order, flips, noise and timesteps (0). */
+        public Builder optSeed(long v) {
+            seed = v;
+            return this;
+        }
+
+        /** Sample grid every this many updates (0: never). */
+        public Builder optLogSamplesEvery(int v) {
+            logSamplesEvery = v;
+            return this;
+        }
+
+        /** Images per sample grid (8). */
+        public Builder optNumSampleImages(int v) {
+            numSampleImages = v;
+            return this;
+        }
+
+        /** DDIM steps for sample grids (50). */
+        public Builder optSampleSteps(int v) {
+            sampleSteps = v;
+            return this;
+        }
+
+        /** Checkpoint every this many updates (0: never). */
+        public Builder optSaveModelEvery(int v) {
+            saveModelEvery = v;
+            return this;
+        }
+
+        /** Checkpoints to keep (2). */
+        public Builder optKeepCheckpoints(int v) {
+            keepCheckpoints = v;
+            return this;
+        }
+
+        /** EMA maximum decay, e.g. 0.999 (0: no EMA). */
+        public Builder optEmaDecay(double v) {
+            emaDecay = v;
+            return this;
+        }
+
+        /** Gradient clipping to this global norm (0: none). */
+        public Builder optMaxGradNorm(double v) {
+            maxGradNorm = v;
+            return this;
+        }
+
+        /** Pass class labels to the model (false). */
+        public Builder optConditional(boolean v) {
+            conditional = v;
+            return this;
+        }
+
+        /** The course notebook's summed {@code loss.backward(loss)} accumulation (false: averaged). */
+        public Builder optSummedAccumulation(boolean v) {
+            summedAccumulation = v;
+            return this;
+        }
+
+        /** Folder of logs and checkpoints (null: none). */
+        public Builder optLogDir(Path v) {
+            logDir = v;
+            return this;
+        }
+
+        /** Folder of the final pipeline (null: not saved). */
+        public Builder optOutputDir(Path v) {
+            outputDir = v;
+            return this;
+        }
+
+        /** One-line progress bar on stderr (false). */
+        public Builder optProgressBar(boolean v) {
+            progressBar = v;
+            return this;
+        }
+
+        /** The config; throws IllegalArgumentException naming a bad value. */
+        public TrainingConfig build() {
+            return new TrainingConfig(batchSize, gradAccumulationSteps, numEpochs, maxSteps, learningRate, weightDecay,
+                    beta1, beta2, eps, lrGamma, seed, logSamplesEvery, numSampleImages, sampleSteps, saveModelEvery,
+                    keepCheckpoints, emaDecay, maxGradNorm, conditional, summedAccumulation, logDir, outputDir, progressBar);
+        }
+    }
+}
