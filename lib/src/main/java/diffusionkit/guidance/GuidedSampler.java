@@ -1,0 +1,390 @@
+package diffusionkit.guidance;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import diffusionkit.models.NoisePredictor;
+import diffusionkit.models.UNet2DModel;
+import diffusionkit.pipelines.DiffusionPipeline;
+import diffusionkit.pipelines.StepCallback;
+import diffusionkit.schedulers.DDIMScheduler;
+import diffusionkit.schedulers.SchedulerOutput;
+import diffusionkit.util.SeededNoise;
+import diffusionkit.viz.ImageGrid;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Guided DDIM sampling (η = 0), the loop of the course's Unit 2 "Guidance" section: at each step the sample is
+ * pushed against the gradient of a {@link GuidanceLoss} on the predicted clean image, then stepped as usual.
+ *
+ * <pre>
+ * for i, t in enumerate(scheduler.timesteps):
+ *     ε̂ = unet(x, t)                                  # variant 1: no graph; variant 2: with x.requires_grad_()
+ *     x = x.detach().requires_grad_()
+ *     x̂_0 = scheduler.step(ε̂, t, x).pred_original_sample
+ *     loss = guidance_loss(x̂_0) * guidance_scale
+ *     cond_grad = -torch.autograd.grad(loss, x)[0]     # optionally clipped
+ *     x = x.detach() + cond_grad * factor(ᾱ)           # factor: 1 (colour), √ᾱ (CLIP)
+ *     x = scheduler.step(ε̂, t, x).prev_sample
+ * </pre>
+ *
+ * <p><b>Where the kit differs from the course.</b> The course's CLIP loop multiplies by
+ * {@code scheduler.alphas_cumprod[i].sqrt()} with {@code i} the loop counter (0, 1, 2, ...), not the timestep:
+ * ᾱ of the first few <em>training</em> steps, which is close to 1 at every sampling step. The kit evaluates the
+ * {@link ScheduleFactor} at ᾱ_t of the current timestep t; {@link Builder#optCourseIndexing(boolean)} reproduces
+ * the course's indexing. Gradient clipping (not in the course) applies to {@code cond_grad} before the factor.
+ *
+ * <p>Gradients come from one {@link GradientCollector} at a time, around a fresh leaf copy of x each step (DJL, like
+ * PyTorch, accumulates gradients into a leaf; a fresh leaf starts from zero). In {@link GuidanceVariant#X0_ONLY} the
+ * UNet runs outside the collector, so it builds no graph; in {@link GuidanceVariant#THROUGH_UNET} it runs inside,
+ * with the UNet's own parameters temporarily not requiring gradients (only d/dx is wanted). Each step's arrays live
+ * in a sub-manager freed at the end of the step.
+ */
+public final class GuidedSampler {
+
+    private final NoisePredictor model;
+    private final DDIMScheduler scheduler;
+    private final GuidanceLoss loss;
+    private final GuidanceVariant variant;
+    private final double guidanceScale;
+    private final ScheduleFactor factor;
+    private final boolean courseIndexing;
+    private final double clipNorm;
+    private final double clipValue;
+    private final int logEvery;
+    private final PrintStream out;
+    private final GuidanceListener listener;
+    private final StepCallback callback;
+    private final Shape imageShape;
+
+    private GuidedSampler(Builder b) {
+        this.model = b.model;
+        this.scheduler = b.scheduler;
+        this.loss = b.loss;
+        this.variant = b.variant;
+        this.guidanceScale = b.guidanceScale;
+        this.factor = b.factor;
+        this.courseIndexing = b.courseIndexing;
+        this.clipNorm = b.clipNorm;
+        this.clipValue = b.clipValue;
+        this.logEvery = b.logEvery;
+        this.out = b.out;
+        this.listener = b.listener;
+        this.callback = b.callback;
+        this.imageShape = b.imageShape;
+    }
+
+    /** A builder: {@code setModel} + {@code setScheduler} (or {@code setPipeline}) and {@code setLoss} are required. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The gradient of one guided step, and what came with it. */
+    public record GuidanceGradient(NDArray gradient, NDArray noisePred, NDArray predOriginalSample, double loss) {}
+
+    /**
+     * d(guidanceScale · loss(x̂_0(x)))/dx at timestep {@code t}, by this sampler's variant, with the noise prediction
+     * used. The arrays live in {@code x}'s manager; {@code x} itself is not modified and does not take a gradient.
+     * {@link DDIMScheduler#setTimesteps} must have been called. With guidance scale 0 the gradient is zeros (the
+     * loss is still evaluated).
+     */
+    public GuidanceGradient gradient(NDArray x, long t) {
+        NDManager m = x.getManager();
+        NDArray tArr = m.create(new long[] {t});
+        NDArray leaf = x.duplicate();                         // a fresh leaf: its gradient starts at zero
+        if (guidanceScale == 0) {
+            NDArray eps = model.forward(scheduler.scaleModelInput(x, t), tArr, null, false);
+            NDArray x0 = scheduler.step(eps, t, x).predOriginalSample();
+            double l = loss.loss(x0).getFloat();
+            return new GuidanceGradient(m.zeros(x.getShape(), x.getDataType()), eps, x0, l);
+        }
+        if (variant == GuidanceVariant.X0_ONLY) {
+            NDArray eps = model.forward(scheduler.scaleModelInput(x, t), tArr, null, false);  // no graph
+            leaf.setRequiresGradient(true);
+            NDArray x0;
+            double l;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                x0 = scheduler.step(eps, t, leaf).predOriginalSample();
+                NDArray value = loss.loss(x0);
+                l = value.getFloat();
+                gc.backward(value.mul(guidanceScale));
+            }
+            return new GuidanceGradient(leaf.getGradient(), eps, x0.stopGradient(), l);
+        }
+        Map<String, NDArray> params = model.stateDict();
+        Map<String, Boolean> had = new LinkedHashMap<>();
+        for (Map.Entry<String, NDArray> e : params.entrySet()) {
+            had.put(e.getKey(), e.getValue().hasGradient());
+            e.getValue().setRequiresGradient(false);
+        }
+        try {
+            leaf.setRequiresGradient(true);
+            NDArray eps;
+            NDArray x0;
+            double l;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                eps = model.forward(scheduler.scaleModelInput(leaf, t), tArr, null, false);
+                x0 = scheduler.step(eps, t, leaf).predOriginalSample();
+                NDArray value = loss.loss(x0);
+                l = value.getFloat();
+                gc.backward(value.mul(guidanceScale));
+            }
+            return new GuidanceGradient(leaf.getGradient(), eps.stopGradient(), x0.stopGradient(), l);
+        } finally {
+            for (Map.Entry<String, NDArray> e : params.entrySet()) {
+                if (had.get(e.getKey())) {
+                    e.getValue().setRequiresGradient(true);
+                }
+            }
+        }
+    }
+
+    /** The schedule factor at loop index {@code i} and timestep {@code t} (ᾱ_t, or ᾱ_i with course indexing). */
+    public double factorAt(int i, long t) {
+        float[] ac = scheduler.alphasCumprod();
+        return factor.apply(ac[(int) (courseIndexing ? i : t)]);
+    }
+
+    /**
+     * Samples {@code batchSize} images from seeded noise (the same noise as
+     * {@link DiffusionPipeline#generateDdim} for the same seed).
+     */
+    public GuidedOutput sample(int batchSize, int numInferenceSteps, long seed) {
+        NDManager run = model.manager().newSubManager();
+        NDArray x = new SeededNoise(seed).randn(run, new Shape(batchSize, imageShape.get(0), imageShape.get(1),
+                imageShape.get(2)));
+        return denoise(x, numInferenceSteps);
+    }
+
+    /** Samples from the given starting noise x_T ([B, C, H, W]; copied, not modified). */
+    public GuidedOutput sample(NDArray noise, int numInferenceSteps) {
+        NDManager run = model.manager().newSubManager();
+        NDArray x = noise.toDevice(model.manager().getDevice(), true);
+        x.attach(run);
+        return denoise(x, numInferenceSteps);
+    }
+
+    private GuidedOutput denoise(NDArray x, int numInferenceSteps) {
+        NDManager run = x.getManager();
+        try {
+            scheduler.setTimesteps(numInferenceSteps);
+            long[] timesteps = scheduler.timesteps();
+            List<GuidanceStep> steps = new ArrayList<>();
+            for (int i = 0; i < timesteps.length; i++) {
+                long t = timesteps[i];
+                try (NDManager step = run.newSubManager()) {
+                    x.attach(step);
+                    GuidanceGradient g = gradient(x, t);
+                    double f = factorAt(i, t);
+                    NDArray condGrad = clip(g.gradient().neg()).mul(f);              // −d loss/dx · factor
+                    double norm = condGrad.norm().getFloat();
+                    NDArray guided = x.add(condGrad);
+                    GuidanceStep info = new GuidanceStep(i, t, g.loss(), g.loss() * guidanceScale, norm, f);
+                    steps.add(info);
+                    if (out != null && logEvery > 0 && i % logEvery == 0) {
+                        out.println(i + " loss: " + String.format(Locale.ROOT, "%.6g", info.scaledLoss()));
+                    }
+                    if (listener != null) {
+                        listener.onStep(info);
+                    }
+                    SchedulerOutput o = scheduler.step(g.noisePred(), t, guided);   // η = 0
+                    NDArray next = o.prevSample();
+                    if (callback != null) {
+                        callback.onStep(i, t, next, o.predOriginalSample());
+                    }
+                    next.attach(run);
+                    x = next;
+                }
+            }
+            NDArray images = x.clip(-1f, 1f);
+            x.close();
+            return new GuidedOutput(images, ImageGrid.of(images, 8), List.copyOf(steps));
+        } catch (RuntimeException e) {
+            run.close();
+            throw e;
+        }
+    }
+
+    /** Per-sample L2-norm clipping and/or value clamping of the update (options; identity when unset). */
+    NDArray clip(NDArray g) {
+        NDArray r = g;
+        if (clipValue > 0) {
+            r = r.clip(-clipValue, clipValue);
+        }
+        if (clipNorm > 0) {
+            long b = r.getShape().get(0);
+            NDArray norms = r.reshape(b, -1).norm(new int[] {1}, true);                   // [B, 1]
+            NDArray coef = norms.add(1e-6).pow(-1).mul(clipNorm).minimum(1f);                 // min(1, max / (‖g‖ + 1e-6))
+            long[] bs = new long[r.getShape().dimension()];
+            java.util.Arrays.fill(bs, 1);
+            bs[0] = b;
+            r = r.mul(coef.reshape(bs));
+        }
+        return r;
+    }
+
+    /** The DDIM scheduler the sampler steps with. */
+    public DDIMScheduler scheduler() {
+        return scheduler;
+    }
+
+    /** The guidance scale. */
+    public double guidanceScale() {
+        return guidanceScale;
+    }
+
+    /** The variant. */
+    public GuidanceVariant variant() {
+        return variant;
+    }
+
+    /** Builder of {@link GuidedSampler}. */
+    public static final class Builder {
+        private NoisePredictor model;
+        private DDIMScheduler scheduler;
+        private GuidanceLoss loss;
+        private GuidanceVariant variant = GuidanceVariant.X0_ONLY;
+        private double guidanceScale = 40;
+        private ScheduleFactor factor = ScheduleFactor.NONE;
+        private boolean courseIndexing;
+        private double clipNorm;
+        private double clipValue;
+        private int logEvery = 10;
+        private PrintStream out;
+        private GuidanceListener listener;
+        private StepCallback callback;
+        private Shape imageShape;
+
+        private Builder() {}
+
+        /** The pipeline's UNet, and a DDIM scheduler from its scheduler's config (as {@code DDIMScheduler.from_config}). */
+        public Builder setPipeline(DiffusionPipeline pipeline) {
+            this.model = pipeline.unet();
+            this.scheduler = pipeline.ddimScheduler();
+            return this;
+        }
+
+        /** The noise model (required unless {@link #setPipeline}). */
+        public Builder setModel(NoisePredictor model) {
+            this.model = model;
+            return this;
+        }
+
+        /** The DDIM scheduler (required unless {@link #setPipeline}); the sampler calls its {@code setTimesteps}. */
+        public Builder setScheduler(DDIMScheduler scheduler) {
+            this.scheduler = scheduler;
+            return this;
+        }
+
+        /** The guidance loss on x̂_0 (required), e.g. {@link ColorLoss}, {@link ClipGuidance}, {@link ClassifierGuidance}. */
+        public Builder setLoss(GuidanceLoss loss) {
+            this.loss = loss;
+            return this;
+        }
+
+        /** Variant 1 ({@link GuidanceVariant#X0_ONLY}, the default) or 2 ({@link GuidanceVariant#THROUGH_UNET}). */
+        public Builder optVariant(GuidanceVariant variant) {
+            this.variant = variant;
+            return this;
+        }
+
+        /** The course's {@code guidance_loss_scale} (default 40); 0 samples unguided (the loss is still logged). */
+        public Builder optGuidanceScale(double scale) {
+            if (!(scale >= 0) || Double.isInfinite(scale)) {
+                throw new IllegalArgumentException("guidance scale must be a finite number >= 0, got " + scale);
+            }
+            this.guidanceScale = scale;
+            return this;
+        }
+
+        /** The per-step factor of the update (default {@link ScheduleFactor#NONE}; the course's CLIP loop: √ᾱ). */
+        public Builder optScheduleFactor(ScheduleFactor factor) {
+            this.factor = factor;
+            return this;
+        }
+
+        /**
+         * Evaluate the schedule factor at {@code alphas_cumprod[i]} with {@code i} the loop counter, as the course's
+         * CLIP code does, instead of at ᾱ_t of the current timestep (the default).
+         */
+        public Builder optCourseIndexing(boolean courseIndexing) {
+            this.courseIndexing = courseIndexing;
+            return this;
+        }
+
+        /** Scales each sample's update so that its L2 norm is at most {@code maxNorm} (0: off, the default). */
+        public Builder optClipGradNorm(double maxNorm) {
+            if (!(maxNorm >= 0)) {
+                throw new IllegalArgumentException("gradient clip norm must be >= 0 (0: off), got " + maxNorm);
+            }
+            this.clipNorm = maxNorm;
+            return this;
+        }
+
+        /** Clamps every element of the update to [−value, value] (0: off, the default). */
+        public Builder optClipGradValue(double value) {
+            if (!(value >= 0)) {
+                throw new IllegalArgumentException("gradient clip value must be >= 0 (0: off), got " + value);
+            }
+            this.clipValue = value;
+            return this;
+        }
+
+        /** Prints {@code "<i> loss: <scaled loss>"} every {@code every} steps to {@code out}, as the course does (null: silent). */
+        public Builder optPrint(PrintStream out, int every) {
+            if (every < 1) {
+                throw new IllegalArgumentException("print interval must be >= 1 step, got " + every);
+            }
+            this.out = out;
+            this.logEvery = every;
+            return this;
+        }
+
+        /** Told the loss, gradient norm and factor at every step. */
+        public Builder optListener(GuidanceListener listener) {
+            this.listener = listener;
+            return this;
+        }
+
+        /** Called after each step with x_{t−1} and x̂_0 (as the pipelines' callback). */
+        public Builder optStepCallback(StepCallback callback) {
+            this.callback = callback;
+            return this;
+        }
+
+        /** The image shape [C, H, W] of one sample; by default the UNet's in_channels × sample_size². */
+        public Builder optImageShape(int channels, int height, int width) {
+            this.imageShape = new Shape(channels, height, width);
+            return this;
+        }
+
+        /** Builds the sampler. */
+        public GuidedSampler build() {
+            if (model == null || scheduler == null) {
+                throw new IllegalStateException("GuidedSampler needs a model and a DDIM scheduler: call "
+                        + "setPipeline(pipeline), or setModel(unet) and setScheduler(new DDIMScheduler(config))");
+            }
+            if (loss == null) {
+                throw new IllegalStateException("GuidedSampler needs a loss: call setLoss(ColorLoss.parse(\"#19e680\")) "
+                        + "or another GuidanceLoss");
+            }
+            if (imageShape == null) {
+                if (!(model instanceof UNet2DModel u) || u.config().sampleSize() == null) {
+                    throw new IllegalStateException("GuidedSampler: the model does not say its image size: call "
+                            + "optImageShape(channels, height, width)");
+                }
+                int[] hw = u.config().sampleSize();
+                imageShape = new Shape(u.config().inChannels(), hw[0], hw[1]);
+            }
+            return new GuidedSampler(this);
+        }
+    }
+}
