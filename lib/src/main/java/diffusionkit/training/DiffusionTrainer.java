@@ -257,17 +257,13 @@ public final class DiffusionTrainer {
 
     /**
      * One optimiser update over the given micro-batches (dataset indices), at the trainer's current epoch and
-     * position: back-propagates each, clips, steps AdamW, zeroes the gradients, updates the EMA and advances the
-     * position. Public so notebooks can drive the loop themselves.
+     * position: {@link #accumulate(List)}, then clipping, the AdamW step, zeroed gradients, the EMA update, and the
+     * position advanced. Public so notebooks can drive the loop themselves.
      *
      * @return the mean of the micro-batches' MSE losses
      */
     public double step(List<int[]> microBatches) {
-        int k = microBatches.size();
-        double sum = 0;
-        for (int j = 0; j < k; j++) {
-            sum += backward(microBatches.get(j), batchInEpoch + j, k);
-        }
+        double loss = accumulate(microBatches);
         Map<String, NDArray> params = model.stateDict();
         if (config.maxGradNorm() > 0) {
             AdamW.clipGradNorm(params, config.maxGradNorm());
@@ -277,9 +273,62 @@ public final class DiffusionTrainer {
         if (ema != null) {
             ema.update(params);
         }
-        batchInEpoch += k;
+        batchInEpoch += microBatches.size();
         globalStep++;
+        return loss;
+    }
+
+    /**
+     * Forward and backward passes of the micro-batches, adding to the parameters' gradients without updating them
+     * (averaged: each contributes ∇loss_i / k; summed: loss_i·∇loss_i). Draws noise and timesteps, so it advances
+     * the generator; it does not advance the position.
+     *
+     * @return the mean of the micro-batches' MSE losses
+     */
+    public double accumulate(List<int[]> microBatches) {
+        int k = microBatches.size();
+        double sum = 0;
+        for (int j = 0; j < k; j++) {
+            sum += backward(microBatches.get(j), batchInEpoch + j, k);
+        }
         return sum / k;
+    }
+
+    /**
+     * A fixed yardstick: the mean MSE noise-prediction loss over every image of {@code images} (as preprocessed,
+     * flips included), {@code repeats} times each, with timesteps and noise from {@code new SeededNoise(seed)}. No
+     * gradients; the trainer's own generator is untouched. Equal seeds give equal draws, so two models can be
+     * compared on the same noisy images.
+     */
+    public double evaluationLoss(ImageDataset images, long seed, int repeats) {
+        SeededNoise g = new SeededNoise(seed);
+        int numTrain = scheduler.numTrainTimesteps();
+        double sum = 0;
+        int count = 0;
+        for (int r = 0; r < repeats; r++) {
+            for (int[] idx : images.batches(config.batchSize(), seed, r)) {
+                try (NDManager sm = model.manager().newSubManager()) {
+                    ImageDataset.Batch batch = images.batch(sm, idx, seed + r);
+                    NDArray x0 = batch.images();
+                    Shape shape = x0.getShape();
+                    int n = (int) shape.get(0);
+                    int chw = (int) (shape.size() / n);
+                    long[] t = new long[n];
+                    float[] eps = new float[n * chw];
+                    for (int i = 0; i < n; i++) {
+                        t[i] = g.nextLong(numTrain);
+                        System.arraycopy(g.randnFloats(chw), 0, eps, i * chw, chw);
+                    }
+                    NDArray noise = sm.create(eps, shape);
+                    NDArray timesteps = sm.create(t);
+                    NDArray pred = model.forward(scheduler.addNoise(x0, noise, timesteps), timesteps,
+                            config.conditional() ? batch.labels() : null, false);
+                    sum += pred.sub(noise).square().mean().getFloat() * n;
+                    count += n;
+                }
+            }
+        }
+        return sum / count;
     }
 
     /** Forward and backward of one micro-batch; gradients add to those already there. Returns its MSE. */
