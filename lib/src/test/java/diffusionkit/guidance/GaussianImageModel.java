@@ -30,10 +30,19 @@ final class GaussianImageModel implements NoisePredictor {
 
     private final UNet2DModel unet;
     private final float[] alphasCumprod;
+    private final NDManager manager;
 
     GaussianImageModel(UNet2DModel unet, float[] alphasCumprod) {
         this.unet = unet;
         this.alphasCumprod = alphasCumprod;
+        this.manager = unet.manager();
+    }
+
+    /** The Gaussian denoiser alone (no UNet term): fast, for tests that need many samples. */
+    GaussianImageModel(float[] alphasCumprod, NDManager manager) {
+        this.unet = null;
+        this.alphasCumprod = alphasCumprod;
+        this.manager = manager;
     }
 
     static double gain(double alphaBar, double lambda) {
@@ -52,12 +61,15 @@ final class GaussianImageModel implements NoisePredictor {
         double kPixel = gain(a, PIXEL_STD * PIXEL_STD);
         NDArray x0 = mean.mul(kMean).add(x.sub(mean).mul(kPixel));
         NDArray eps = x.sub(x0.mul(Math.sqrt(a))).div(Math.sqrt(1 - a));
+        if (unet == null) {
+            return eps;
+        }
         return eps.add(unet.forward(x, timesteps, null, false).mul(UNET_WEIGHT * Math.sqrt(a)));
     }
 
     @Override
     public Map<String, NDArray> stateDict() {
-        return unet.stateDict();
+        return unet == null ? Map.of() : unet.stateDict();
     }
 
     @Override
@@ -67,7 +79,7 @@ final class GaussianImageModel implements NoisePredictor {
 
     @Override
     public NDManager manager() {
-        return unet.manager();
+        return manager;
     }
 
     @Override
