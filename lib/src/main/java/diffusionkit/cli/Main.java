@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "kit", mixinStandardHelpOptions = true, versionProvider = Versions.class,
         description = "diffusion-kit: Unit 2 of the Hugging Face Diffusion Models course, in Java.",
         subcommands = {InfoCommand.class, FetchDataCommand.class, PretrainCommand.class, FinetuneCommand.class,
-                SampleCommand.class, CommandLine.HelpCommand.class})
+                SampleCommand.class, diffusionkit.conditional.TrainConditionalCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

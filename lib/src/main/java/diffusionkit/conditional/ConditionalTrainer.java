@@ -291,7 +291,7 @@ public final class ConditionalTrainer {
         s.add("noise_state", st);
         JsonArray ls = new JsonArray();
         for (double v : losses) {
-            ls.add((float) v);
+            ls.add(v);
         }
         s.add("losses", ls);
         AtomicFiles.writeString(folder.resolve(STATE_NAME), GSON.toJson(s) + "\n");

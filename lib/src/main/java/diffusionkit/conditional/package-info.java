@@ -1,0 +1,18 @@
+/**
+ * Class-conditioned diffusion, the course's Unit 2 notebook 2 and beyond it.
+ *
+ * <ul>
+ *   <li>{@link diffusionkit.conditional.ClassConditionedUNet}: the course's {@code ClassConditionedUnet} (a learned
+ *       class embedding broadcast and concatenated as extra input channels of a {@code UNet2DModel}); or diffusers'
+ *       own {@code num_class_embeds} route; optionally with a learned null class for classifier-free guidance.</li>
+ *   <li>{@link diffusionkit.conditional.ConditionalTrainer}: the course's training loop (batch 128, Adam 1e-3, MSE on
+ *       the noise), resumable, with optional label dropout.</li>
+ *   <li>{@link diffusionkit.conditional.ConditionalSampler}: the course's sampling loop (DDPM 1000 steps, or DDIM),
+ *       with classifier-free guidance.</li>
+ *   <li>{@link diffusionkit.conditional.SampleAccuracy} and {@link diffusionkit.conditional.EvaluateConditional}:
+ *       how many samples a classifier ({@link diffusionkit.classify.MnistClassifier}) recognises as the digit asked
+ *       for.</li>
+ *   <li>{@link diffusionkit.conditional.TrainConditionalCommand}: {@code kit train-conditional}.</li>
+ * </ul>
+ */
+package diffusionkit.conditional;
