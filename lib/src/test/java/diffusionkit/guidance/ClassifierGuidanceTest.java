@@ -1,5 +1,6 @@
 package diffusionkit.guidance;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import diffusionkit.data.ImageDataset;
@@ -49,6 +50,7 @@ class ClassifierGuidanceTest {
     void aShortTrainingRunLearnsFashionMnist() {
         ImageDataset train = PackagedDatasets.defaults().load("fashion-mnist-train").withPreprocess(PREPROCESS).limit(1600, 1);
         ImageDataset test = PackagedDatasets.defaults().load("fashion-mnist-test").withPreprocess(PREPROCESS).limit(500, 2);
+        Engine.getInstance().setRandomSeed(7);                           // the layers' initialisation
         try (ImageClassifier c = new ImageClassifier(new ImageClassifier.Config(3, SIZE, new int[] {8, 16, 32},
                 train.classNames()), manager)) {
             ClassifierTraining.Result r = ClassifierTraining.builder().optBatchSize(50).optLearningRate(5e-3).optSeed(7)
@@ -74,6 +76,20 @@ class ClassifierGuidanceTest {
         double acc = ClassifierTraining.accuracy(classifier, test, 500);
         System.out.printf("fixture classifier: test accuracy %.3f on 2000 images%n", acc);
         assertTrue(acc > 0.72, "test accuracy " + acc);
+    }
+
+    @Test
+    void thePackagedClassifierLoadsAndClassifies() throws Exception {
+        Path folder = Path.of("../datasets/models/fashion-mnist-classifier-32");
+        Preprocess p32 = Preprocess.NONE.withImageSize(32).withChannels(3);
+        ImageDataset test = PackagedDatasets.defaults().load("fashion-mnist-test").withPreprocess(p32).limit(1000, 4);
+        try (ImageClassifier c = ImageClassifier.load(folder, manager)) {
+            assertEquals(32, c.config().imageSize());
+            assertEquals(PackagedDatasets.FASHION_CLASSES, c.classNames());
+            double acc = ClassifierTraining.accuracy(c, test, 500);
+            System.out.printf("packaged 32x32 classifier: test accuracy %.3f on 1000 images%n", acc);
+            assertTrue(acc > 0.77, "test accuracy " + acc + " (its model card says 80.1% on the whole test split)");
+        }
     }
 
     /**
