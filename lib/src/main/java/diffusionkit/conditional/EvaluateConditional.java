@@ -37,6 +37,14 @@ public final class EvaluateConditional {
         try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu());
                 ClassConditionedUNet model = ClassConditionedUNet.fromPretrained(modelDir, m);
                 MnistClassifier classifier = MnistClassifier.load(classifierDir, m)) {
+            Path state = modelDir.resolve(ConditionalTrainer.STATE_NAME);
+            if (png != null && java.nio.file.Files.isRegularFile(state)) {
+                java.util.List<Double> losses = new java.util.ArrayList<>();
+                com.google.gson.JsonParser.parseString(java.nio.file.Files.readString(state)).getAsJsonObject()
+                        .getAsJsonArray("losses").forEach(v -> losses.add(v.getAsDouble()));
+                ImageGrid.savePng(diffusionkit.viz.Charts.toImage(diffusionkit.viz.Charts.lossChart(losses, 50)),
+                        Path.of(png + "_loss.png"));
+            }
             Scheduler ddim = ConditionalSampler.ddim(ConditionalTrainer.courseScheduler());
             long[] labels = ConditionalSampler.repeatedLabels(model.numClasses(), perClass);
             for (String s : scales) {

@@ -73,27 +73,28 @@ public final class TrainConditionalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Path from = resumeFrom != null ? resumeFrom : (resume ? output : null);
+        if (from != null && !Files.isRegularFile(from.resolve(ClassConditionedUNet.CONFIG_NAME))) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "nothing to resume in " + from
+                    + ": it has no " + ClassConditionedUNet.CONFIG_NAME + " (start without --resume, or point "
+                    + "--resume-from to a checkpoint folder)");
+        }
         ImageDataset data = PackagedDatasets.defaults().load(dataset).withPreprocess(Preprocess.NONE);
         if (limit > 0) {
             data = data.limit(limit, seed);
         }
         ConditionalTrainer.Options opts = new ConditionalTrainer.Options(batchSize, epochs, lr, labelDropout, seed, maxSteps);
-        Path from = resumeFrom != null ? resumeFrom : (resume ? output : null);
         long stop = stopAt == null ? Long.MAX_VALUE : Instant.parse(stopAt).toEpochMilli();
         ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed); // the initial weights
         try (NDManager manager = NDManager.newBaseManager(DeviceChoice.device())) {
             ClassConditionedUNet model;
             ConditionalTrainer trainer;
             Scheduler scheduler = ConditionalTrainer.courseScheduler();
-            if (from != null && Files.isRegularFile(from.resolve(ClassConditionedUNet.CONFIG_NAME))) {
+            if (from != null) {
                 model = ClassConditionedUNet.fromPretrained(from, manager);
                 trainer = ConditionalTrainer.resume(from, model, scheduler, data, opts);
                 System.out.printf("resumed from %s at step %d (epoch %d)%n", from, trainer.step(), trainer.epoch());
             } else {
-                if (from != null) {
-                    throw new CommandLine.ParameterException(new CommandLine(this), "nothing to resume in " + from
-                            + ": it has no " + ClassConditionedUNet.CONFIG_NAME);
-                }
                 model = ClassConditionedUNet.builder().optMode(ClassConditionedUNet.Mode.of(mode))
                         .optNullClass(labelDropout > 0).build(manager);
                 trainer = new ConditionalTrainer(model, scheduler, data, opts);
