@@ -16,8 +16,8 @@ import java.util.function.Consumer;
  * var live = new LiveTrainingView(trainer.totalSteps(), s -&gt; updateDisplay(bar, s), img -&gt; updateDisplay(plot, img));
  * trainer.addListener(live);
  * </pre>
- * The text is redrawn at most twice a second, the chart every {@link #optChartEvery(double)} seconds (and at the
- * end of each epoch), so a fast loop is not slowed down by drawing. The per-epoch mean losses are kept for a table.
+ * The text is drawn at the first step and then at most twice a second, the chart every
+ * {@link #optChartEvery(double)} seconds from the start (and at the end of each epoch), so a fast loop is not slowed down by drawing. The per-epoch mean losses are kept for a table.
  */
 public final class LiveTrainingView implements TrainingListener {
 
@@ -29,8 +29,9 @@ public final class LiveTrainingView implements TrainingListener {
     private final List<Double> epochMeans = new ArrayList<>();
     private final StringBuilder epochLines = new StringBuilder();
     private double chartEverySeconds = 3;
+    private boolean drawn;
     private long lastText;
-    private long lastChart;
+    private long lastChart = startNanos;
     private int window = 20;
 
     /**
@@ -60,7 +61,8 @@ public final class LiveTrainingView implements TrainingListener {
     public void onStep(long step, int epoch, double loss, double lr) {
         losses.add(loss);
         long now = System.nanoTime();
-        if (progress != null && now - lastText > 500_000_000L) {
+        if (progress != null && (!drawn || now - lastText > 500_000_000L)) {
+            drawn = true;
             lastText = now;
             progress.accept(text(step, epoch, loss, now));
         }
