@@ -16,7 +16,7 @@ from nbclient import NotebookClient
 def main(src, dst):
     os.environ.setdefault("KIT_MODE", "ci")
     nb = nbformat.read(src, as_version=4)
-    client = NotebookClient(nb, kernel_name="java", allow_errors=True, timeout=600, startup_timeout=120,
+    client = NotebookClient(nb, kernel_name="java", allow_errors=True, timeout=300, startup_timeout=120,
                             resources={"metadata": {"path": os.path.dirname(os.path.abspath(src))}})
     t0 = time.time()
     client.execute()

@@ -54,7 +54,7 @@ class CourseNotebooksTest {
         assertTrue(Files.isRegularFile(source), "notebook not found: " + source);
         Path executed = jupyter.workDir.resolve(name.replace(".ipynb", ".executed.ipynb")).toAbsolutePath();
         Files.deleteIfExists(executed);
-        Jupyter.Run run = jupyter.python(List.of("run_course_notebook.py", source.toString(), executed.toString()), 1500);
+        Jupyter.Run run = jupyter.python(List.of("run_course_notebook.py", source.toString(), executed.toString()), 900);
         assertEquals(0, run.exitCode, "nbclient failed on " + name + ":\n" + run.output);
         JsonObject nb = JsonParser.parseString(Files.readString(executed, StandardCharsets.UTF_8)).getAsJsonObject();
         System.out.println(name + " executed in " + nb.getAsJsonObject("metadata").get("executed_in_seconds") + " s");
