@@ -217,6 +217,25 @@ class ClassConditionedUNetTest {
     }
 
     @Test
+    void samplingIsSeededClippedAndWorksWithDdpmAndDdim() {
+        try (NDManager m = manager.newSubManager();
+                ClassConditionedUNet model = ClassConditionedUNet.builder().optNullClass(true).build(m)) {
+            long[] y = {2, 5};
+            var ddpm = ConditionalTrainer.courseScheduler();
+            NDArray a = ConditionalSampler.sample(model, ddpm, y, 3, 42, 1.0, m);
+            NDArray b = ConditionalSampler.sample(model, ddpm, y, 3, 42, 1.0, m);
+            assertEquals(new Shape(2, 1, 28, 28), a.getShape());
+            assertArrayEquals(a.toFloatArray(), b.toFloatArray());
+            NDArray c = ConditionalSampler.sample(model, ConditionalSampler.ddim(ddpm), y, 3, 42, 2.5, m);
+            for (float v : c.toFloatArray()) {
+                assertTrue(v >= -1 && v <= 1, "samples are clipped to [-1, 1] as the course shows them");
+            }
+            assertEquals("DDIMScheduler", ConditionalSampler.ddim(ddpm).config().className());
+            assertEquals("squaredcos_cap_v2", ConditionalSampler.ddim(ddpm).config().get("beta_schedule").getAsString());
+        }
+    }
+
+    @Test
     void courseLabelsAreEightOfEachDigit() {
         long[] y = ConditionalSampler.courseLabels();
         assertEquals(80, y.length);
