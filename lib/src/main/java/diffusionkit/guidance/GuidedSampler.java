@@ -108,7 +108,10 @@ public final class GuidedSampler {
             return new GuidanceGradient(m.zeros(x.getShape(), x.getDataType()), eps, x0, l);
         }
         if (variant == GuidanceVariant.X0_ONLY) {
-            NDArray eps = model.forward(scheduler.scaleModelInput(x, t), tArr, null, false);  // no graph
+            // no graph through the UNet; stopGradient also on threads where autograd is on by default (PyTorch's
+            // grad mode is per thread: DJL turns it off only on the thread that started the engine, not on e.g. the
+            // web demo's worker thread, where the loss would otherwise back-propagate into the UNet's graph)
+            NDArray eps = model.forward(scheduler.scaleModelInput(x, t), tArr, null, false).stopGradient();
             leaf.setRequiresGradient(true);
             NDArray x0;
             double l;
