@@ -59,6 +59,18 @@ if [ "$HEADLESS" = 1 ]; then
   exec bash environment/execute-notebooks.sh --out "$ROOT/target/executed-notebooks"
 fi
 
+# install-kernel.sh is satisfied by Jupyter's client tools (what the tests need); serving needs the notebook server
+if ! jupyter notebook --version >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null; then
+    echo "== installing the Jupyter notebook server (apt-get install jupyter-notebook)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends jupyter-notebook
+  else
+    echo "start.sh: 'jupyter notebook' is missing: pip install notebook (or conda install notebook), then run again." >&2
+    exit 1
+  fi
+fi
+
 echo "== opening Jupyter on notebooks/ (Ctrl-C to stop)"
 args=(--notebook-dir="$ROOT/notebooks" --ip="$IP" --port="$PORT")
 [ "$(id -u)" = 0 ] && args+=(--allow-root)
