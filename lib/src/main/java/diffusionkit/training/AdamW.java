@@ -31,6 +31,7 @@ public final class AdamW {
     private final Map<String, NDArray> expAvg = new LinkedHashMap<>();
     private final Map<String, NDArray> expAvgSq = new LinkedHashMap<>();
     private final NDManager manager;
+    private NDArray stepArray;
 
     private AdamW(Builder b) {
         this.learningRate = b.learningRate;
@@ -81,20 +82,26 @@ public final class AdamW {
             if (!p.hasGradient()) {
                 continue;
             }
+            NDArray m = expAvg.computeIfAbsent(e.getKey(), k -> zerosLike(p));
+            NDArray v = expAvgSq.computeIfAbsent(e.getKey(), k -> zerosLike(p));
+            // every temporary goes into this scope (results of ops on m and v would otherwise land in the
+            // optimiser's own manager and pile up, two parameter-sized arrays per parameter per step)
             try (NDManager scope = p.getManager().newSubManager()) {
-                NDArray g = p.getGradient();
-                g.attach(scope);
-                NDArray m = expAvg.computeIfAbsent(e.getKey(), k -> zerosLike(p));
-                NDArray v = expAvgSq.computeIfAbsent(e.getKey(), k -> zerosLike(p));
+                NDArray g = scoped(p.getGradient(), scope);
                 if (weightDecay != 0) {
                     p.muli(1 - learningRate * weightDecay);
                 }
-                m.muli(beta1).addi(g.mul(1 - beta1));
-                v.muli(beta2).addi(g.square().muli(1 - beta2));
-                NDArray denom = v.sqrt().divi(sqrtBc2).addi(eps);
-                p.subi(m.div(denom).muli(stepSize));
+                m.muli(beta1).addi(scoped(g.mul(1 - beta1), scope));
+                v.muli(beta2).addi(scoped(g.square(), scope).muli(1 - beta2));
+                NDArray denom = scoped(v.sqrt(), scope).divi(sqrtBc2).addi(eps);
+                p.subi(scoped(m.div(denom), scope).muli(stepSize));
             }
         }
+    }
+
+    private static NDArray scoped(NDArray a, NDManager scope) {
+        a.attach(scope);
+        return a;
     }
 
     /** Sets every gradient to zero (PyTorch's {@code zero_grad(set_to_none=False)}). */
@@ -145,8 +152,17 @@ public final class AdamW {
         Map<String, NDArray> s = new LinkedHashMap<>();
         expAvg.forEach((k, v) -> s.put("exp_avg." + k, v));
         expAvgSq.forEach((k, v) -> s.put("exp_avg_sq." + k, v));
-        s.put("step", manager.create(new long[] {step}));
+        if (stepArray != null) {
+            stepArray.close(); // only the latest state's step array is kept
+        }
+        stepArray = manager.create(new long[] {step});
+        s.put("step", stepArray);
         return s;
+    }
+
+    /** The manager of the optimiser's state (for tests). */
+    NDManager manager() {
+        return manager;
     }
 
     /** Restores a state written by {@link #state()}. */

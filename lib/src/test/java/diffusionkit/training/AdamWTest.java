@@ -16,8 +16,10 @@ class AdamWTest {
 
     /** Sets the gradient of p to c by back-propagating sum(p * c). */
     static void backward(NDArray p, float[] c) {
-        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            NDArray loss = p.mul(p.getManager().create(c)).sum();
+        try (NDManager scope = p.getManager().newSubManager();
+                GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            p.tempAttach(scope); // the loss's arrays land in the scope and go with it
+            NDArray loss = p.mul(scope.create(c)).sum();
             gc.backward(loss);
         }
     }
@@ -54,6 +56,32 @@ class AdamWTest {
                 assertEquals(p[i], got[i], 1e-6);
             }
             assertEquals(2, opt.stepCount());
+        }
+    }
+
+    /** A training run of many steps must not keep a single extra array per step (memory would grow without bound). */
+    @Test
+    void stepsLeaveNoArraysBehind() {
+        try (NDManager mgr = NDManager.newBaseManager()) {
+            NDManager params = mgr.newSubManager();
+            NDArray w = params.create(new float[] {1, 2, 3});
+            NDArray b = params.create(new float[] {0.5f});
+            w.setRequiresGradient(true);
+            b.setRequiresGradient(true);
+            Map<String, NDArray> p = new LinkedHashMap<>();
+            p.put("w", w);
+            p.put("b", b);
+            AdamW opt = AdamW.builder().optDevice(w.getDevice()).build();
+            int[] counts = new int[3];
+            for (int step = 0; step < 3; step++) {
+                AdamW.zeroGradients(p);
+                backward(w, new float[] {1, -1, 2});
+                backward(b, new float[] {3});
+                opt.step(p);
+                opt.state();
+                counts[step] = mgr.getManagedArrays().size() + opt.manager().getManagedArrays().size();
+            }
+            assertEquals(counts[1], counts[2], "arrays kept after step 2 and step 3");
         }
     }
 
