@@ -50,7 +50,11 @@ class DiffusionTrainerTest {
         // blows float rounding in near-zero gradient entries (the sum order differs between 4x2 and 1x8 images, and
         // between runs when threads are scheduled differently) up to a full lr; with eps 1e-3 such entries move in
         // proportion to g. 1e-6 was seen to fail (0.0034) on a loaded machine.
-        TrainingConfig.Builder cfg = base().optNumEpochs(2).optLearningRate(1e-3).optEps(1e-3);
+        // One update (the acceptance: k accumulated batches of b make ONE step equal to one batch of k*b): after a
+        // second update the weights would also carry the first update's rounding through a new forward pass, which
+        // Adam's normalisation amplifies unpredictably (1.3e-4 was seen on a loaded machine).
+        TrainingConfig.Builder cfg = base().optNumEpochs(1).optLearningRate(1e-3).optEps(1e-3);
+        Map<String, float[]> initial;
         Map<String, float[]> accumulated;
         Map<String, float[]> large;
         Map<String, float[]> gradAccumulated;
@@ -58,6 +62,7 @@ class DiffusionTrainerTest {
         List<Double> lossA;
         List<Double> lossB;
         try (NDManager m = NDManager.newBaseManager(); UNet2DModel unet = model(m, 8, 3)) {
+            initial = weights(unet.stateDict());
             DiffusionTrainer g = new DiffusionTrainer(unet, scheduler(), data, cfg.optBatchSize(2).optGradAccumulationSteps(4).build());
             g.accumulate(List.of(new int[] {0, 1}, new int[] {2, 3}, new int[] {4, 5}, new int[] {6, 7}));
             gradAccumulated = grads(unet);
@@ -83,11 +88,14 @@ class DiffusionTrainerTest {
             }
         }
         assertTrue(maxDiff(gradAccumulated, gradLarge) < 1e-5 * gmax, "gradients differ");
-        assertEquals(2, lossA.size());
+        assertEquals(1, lossA.size());
+        assertEquals(1, lossB.size());
         assertEquals(lossB.get(0), lossA.get(0), 1e-6);
-        assertEquals(lossB.get(1), lossA.get(1), 1e-5);
         double d = maxDiff(accumulated, large);
-        assertTrue(d < 5e-5, "weights differ by " + d + " after 2 updates of lr 1e-3");
+        double moved = maxDiff(accumulated, initial);
+        System.out.printf("accumulated vs large batch after one update: max weight difference %.3g (the update moved weights by up to %.3g)%n", d, moved);
+        assertTrue(moved > 1e-4, "the update moved the weights (by " + moved + ")");
+        assertTrue(d < 5e-5, "weights differ by " + d + " after one update of lr 1e-3");
     }
 
     @Test
