@@ -136,12 +136,18 @@ class DiffusionTrainerTest {
     @Test
     void resumedRunContinuesLikeAnUninterruptedOne(@TempDir Path dir) throws IOException {
         ImageDataset data = faces(12, 8, 4).withPreprocess(diffusionkit.data.Preprocess.course(8)); // flips on
-        TrainingConfig.Builder cfg = base().optBatchSize(4).optNumEpochs(3).optLrGamma(0.5).optEmaDecay(0.99).optLearningRate(1e-3);
+        // eps 1e-3 (see accumulatedStepsEqualOneLargeBatch): with 1e-8 Adam moves near-zero gradient entries by ~lr·sign(g),
+        // so float rounding that differs between two runs (a loaded machine) flipped single weights by up to 2·lr and
+        // failed a max-difference check once in CI; the weights are now compared by relative rms (below).
+        TrainingConfig.Builder cfg = base().optBatchSize(4).optNumEpochs(3).optLrGamma(0.5).optEmaDecay(0.99).optLearningRate(1e-3)
+                .optEps(1e-3);
         // uninterrupted: 9 steps (3 per epoch)
         List<Double> full;
         Map<String, float[]> fullWeights;
         Map<String, float[]> fullEma;
+        Map<String, float[]> initial;
         try (NDManager m = NDManager.newBaseManager(); UNet2DModel unet = model(m, 8, 5)) {
+            initial = weights(unet.stateDict());
             DiffusionTrainer t = new DiffusionTrainer(unet, scheduler(), data, cfg.optLogDir(dir.resolve("a")).build());
             full = t.train().losses();
             fullWeights = weights(unet.stateDict());
@@ -171,8 +177,14 @@ class DiffusionTrainerTest {
             assertEquals(9, s.steps());
             assertEquals(5, s.stepsThisRun());
             assertLossesClose(full.subList(4, 9), s.losses()); // the next loss is the uninterrupted run's
-            assertTrue(maxDiff(fullWeights, weights(unet.stateDict())) < 1e-3);
-            assertTrue(maxDiff(fullEma, weights(t.ema().weights())) < 1e-3);
+            // relative to how far training moved the weights: a resume without the optimiser's moments gives 0.19 here,
+            // an exact one 0 on a quiet machine and ~1e-3 when a loaded machine changes the CPU kernels' rounding (the
+            // largest single weight then moves by ~lr: a max-difference check cannot tell the two apart)
+            double dw = rmsDiff(fullWeights, weights(unet.stateDict())) / rmsDiff(fullWeights, initial);
+            double de = rmsDiff(fullEma, weights(t.ema().weights())) / rmsDiff(fullEma, initial);
+            System.out.printf("resume: weights %.2e, EMA %.2e from the uninterrupted run (relative rms)%n", dw, de);
+            assertTrue(dw < 0.02, "weights differ from the uninterrupted run's by " + dw + " of the training update");
+            assertTrue(de < 0.02, "EMA weights differ from the uninterrupted run's by " + de + " of the training update");
             assertEquals(0.25e-3, t.optimizer().learningRate(), 1e-12); // lr · γ² in the third epoch
             // the loss table holds every step once
             List<String> lines = Files.readAllLines(log.resolve("loss.csv"));

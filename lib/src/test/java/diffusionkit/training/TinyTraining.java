@@ -91,4 +91,20 @@ final class TinyTraining {
         }
         return m;
     }
+
+    /** The root-mean-square difference between two weight sets. */
+    static double rmsDiff(Map<String, float[]> a, Map<String, float[]> b) {
+        double sum = 0;
+        long n = 0;
+        for (Map.Entry<String, float[]> e : a.entrySet()) {
+            float[] x = e.getValue();
+            float[] y = b.get(e.getKey());
+            for (int i = 0; i < x.length; i++) {
+                double d = x[i] - y[i];
+                sum += d * d;
+            }
+            n += x.length;
+        }
+        return Math.sqrt(sum / n);
+    }
 }
