@@ -16,6 +16,7 @@ import diffusionkit.schedulers.DDPMScheduler;
 import diffusionkit.schedulers.Scheduler;
 import diffusionkit.schedulers.SchedulerConfig;
 import diffusionkit.training.AdamW;
+import diffusionkit.training.Ema;
 import diffusionkit.util.AtomicFiles;
 import diffusionkit.util.SeededNoise;
 
@@ -59,6 +60,8 @@ public final class ConditionalTrainer {
     public static final String OPTIMIZER_NAME = "optimizer.safetensors";
     /** Training state file in a checkpoint folder. */
     public static final String STATE_NAME = "training_state.json";
+    /** Sub-folder of a checkpoint with the EMA weights, itself a model folder ({@link ClassConditionedUNet#fromPretrained}). */
+    public static final String EMA_FOLDER = "ema";
     /** Scheduler sub-folder. */
     public static final String SCHEDULER_FOLDER = "scheduler";
     /** The course draws timesteps with {@code torch.randint(0, 999)}: 0..998. */
@@ -75,14 +78,27 @@ public final class ConditionalTrainer {
      * @param labelDropout probability of replacing a label by the null class (course: 0; CFG: e.g. 0.1)
      * @param seed seed of the batch order and the noise
      * @param maxSteps stop after this many optimiser steps in total (0: no limit)
+     * @param emaDecay maximum decay of an exponential moving average of the weights ({@link Ema}; 0: none, the course)
      */
-    public record Options(int batchSize, int epochs, double learningRate, double labelDropout, long seed, long maxSteps) {
+    public record Options(int batchSize, int epochs, double learningRate, double labelDropout, long seed, long maxSteps,
+            double emaDecay) {
         /** Checks the values. */
         public Options {
-            if (batchSize < 1 || epochs < 1 || learningRate <= 0 || labelDropout < 0 || labelDropout >= 1 || maxSteps < 0) {
+            if (batchSize < 1 || epochs < 1 || learningRate <= 0 || labelDropout < 0 || labelDropout >= 1 || maxSteps < 0
+                    || emaDecay < 0 || emaDecay >= 1) {
                 throw new IllegalArgumentException("training options out of range: batchSize >= 1, epochs >= 1, "
-                        + "learningRate > 0, 0 <= labelDropout < 1, maxSteps >= 0; got " + this);
+                        + "learningRate > 0, 0 <= labelDropout < 1, maxSteps >= 0, 0 <= emaDecay < 1; got " + this);
             }
+        }
+
+        /** Without an EMA of the weights. */
+        public Options(int batchSize, int epochs, double learningRate, double labelDropout, long seed, long maxSteps) {
+            this(batchSize, epochs, learningRate, labelDropout, seed, maxSteps, 0);
+        }
+
+        /** A copy that also keeps an EMA of the weights with this maximum decay (0: none). */
+        public Options withEmaDecay(double d) {
+            return new Options(batchSize, epochs, learningRate, labelDropout, seed, maxSteps, d);
         }
 
         /** The course: batch 128, 10 epochs, lr 1e-3, no label dropout, seed 0, no step limit. */
@@ -92,22 +108,22 @@ public final class ConditionalTrainer {
 
         /** A copy with another label dropout. */
         public Options withLabelDropout(double p) {
-            return new Options(batchSize, epochs, learningRate, p, seed, maxSteps);
+            return new Options(batchSize, epochs, learningRate, p, seed, maxSteps, emaDecay);
         }
 
         /** A copy with another batch size. */
         public Options withBatchSize(int b) {
-            return new Options(b, epochs, learningRate, labelDropout, seed, maxSteps);
+            return new Options(b, epochs, learningRate, labelDropout, seed, maxSteps, emaDecay);
         }
 
         /** A copy with another step limit. */
         public Options withMaxSteps(long s) {
-            return new Options(batchSize, epochs, learningRate, labelDropout, seed, s);
+            return new Options(batchSize, epochs, learningRate, labelDropout, seed, s, emaDecay);
         }
 
         /** A copy with another number of epochs. */
         public Options withEpochs(int e) {
-            return new Options(batchSize, e, learningRate, labelDropout, seed, maxSteps);
+            return new Options(batchSize, e, learningRate, labelDropout, seed, maxSteps, emaDecay);
         }
     }
 
@@ -128,6 +144,7 @@ public final class ConditionalTrainer {
     private final Options options;
     private final AdamW optimizer;
     private final SeededNoise noise;
+    private final Ema ema; // null without emaDecay
     private final List<Double> losses = new ArrayList<>();
     private long step;
     private int epoch;
@@ -159,6 +176,12 @@ public final class ConditionalTrainer {
         this.optimizer = AdamW.builder().optLearningRate(options.learningRate()).optWeightDecay(0)
                 .optDevice(model.device()).build();
         this.noise = new SeededNoise(options.seed());
+        this.ema = options.emaDecay() > 0 ? new Ema(model.stateDict(), options.emaDecay()) : null;
+    }
+
+    /** The moving average of the weights, or null when {@link Options#emaDecay()} is 0. */
+    public Ema ema() {
+        return ema;
     }
 
     /** The course's scheduler: DDPMScheduler(num_train_timesteps=1000, beta_schedule='squaredcos_cap_v2'). */
@@ -234,6 +257,9 @@ public final class ConditionalTrainer {
                     }
                     optimizer.step(params);
                     AdamW.zeroGradients(params);
+                    if (ema != null) {
+                        ema.update(params);
+                    }
                 }
                 step++;
                 stepInEpoch++;
@@ -273,6 +299,9 @@ public final class ConditionalTrainer {
         model.savePretrained(folder);
         scheduler.save(folder.resolve(SCHEDULER_FOLDER));
         Safetensors.write(folder.resolve(OPTIMIZER_NAME), optimizer.state(), Map.of("format", "pt"));
+        if (ema != null) {
+            saveEma(folder.resolve(EMA_FOLDER));
+        }
         JsonObject s = new JsonObject();
         s.addProperty("step", step);
         s.addProperty("epoch", epoch);
@@ -282,6 +311,10 @@ public final class ConditionalTrainer {
         s.addProperty("learning_rate", options.learningRate());
         s.addProperty("label_dropout", options.labelDropout());
         s.addProperty("seed", options.seed());
+        if (ema != null) {
+            s.addProperty("ema_decay", options.emaDecay());
+            s.addProperty("ema_steps", ema.steps());
+        }
         s.addProperty("dataset", dataset.name());
         s.addProperty("elapsed_seconds", elapsedSeconds + (System.nanoTime() - t0) / 1e9);
         JsonArray st = new JsonArray();
@@ -295,6 +328,31 @@ public final class ConditionalTrainer {
         }
         s.add("losses", ls);
         AtomicFiles.writeString(folder.resolve(STATE_NAME), GSON.toJson(s) + "\n");
+    }
+
+    /**
+     * Writes the EMA weights as a model folder (the model's own weights are swapped in and back).
+     *
+     * @throws IllegalStateException when the run keeps no EMA
+     */
+    public void saveEma(Path folder) throws IOException {
+        if (ema == null) {
+            throw new IllegalStateException("this run keeps no EMA of the weights: set Options.emaDecay (--ema-decay)");
+        }
+        try (NDManager keep = NDManager.newBaseManager(model.device())) {
+            Map<String, NDArray> live = new java.util.LinkedHashMap<>();
+            model.stateDict().forEach((k, v) -> {
+                NDArray c = v.duplicate().stopGradient();
+                c.attach(keep);
+                live.put(k, c);
+            });
+            model.loadStateDict(ema.weights());
+            try {
+                model.savePretrained(folder);
+            } finally {
+                model.loadStateDict(live);
+            }
+        }
     }
 
     /**
@@ -333,6 +391,23 @@ public final class ConditionalTrainer {
         } catch (RuntimeException e) {
             throw new CheckpointException(stateFile + ": unreadable training state (" + e + "); start a new run.", e);
         }
+        Path emaFolder = folder.resolve(EMA_FOLDER);
+        if (tr.ema != null && Files.isRegularFile(emaFolder.resolve(ClassConditionedUNet.CONFIG_NAME))) {
+            try (NDManager cpu = NDManager.newBaseManager(ai.djl.Device.cpu());
+                    ClassConditionedUNet saved = ClassConditionedUNet.fromPretrained(emaFolder, cpu)) {
+                Map<String, NDArray> shadow = tr.ema.weights();
+                for (Map.Entry<String, NDArray> e : saved.stateDict().entrySet()) {
+                    NDArray dst = shadow.get(e.getKey());
+                    if (dst == null || !dst.getShape().equals(e.getValue().getShape())) {
+                        throw new CheckpointException(emaFolder + ": EMA weights do not fit the model (" + e.getKey()
+                                + "); delete " + emaFolder + " to start the average afresh.");
+                    }
+                    e.getValue().toDevice(dst.getDevice(), false).copyTo(dst);
+                }
+            }
+            JsonObject s = JsonParser.parseString(Files.readString(stateFile, StandardCharsets.UTF_8)).getAsJsonObject();
+            tr.ema.setSteps(s.has("ema_steps") ? s.get("ema_steps").getAsLong() : 0);
+        } // else the average starts from the resumed weights (diffusers' warm-up from step 0)
         Path opt = folder.resolve(OPTIMIZER_NAME);
         if (Files.isRegularFile(opt)) {
             try (NDManager cpu = NDManager.newBaseManager(ai.djl.Device.cpu())) {

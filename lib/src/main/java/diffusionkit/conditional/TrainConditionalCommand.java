@@ -59,6 +59,10 @@ public final class TrainConditionalCommand implements Callable<Integer> {
     @Option(names = "--stop-at", description = "UTC instant to stop at, e.g. 2026-11-25T17:55:00Z")
     String stopAt;
 
+    @Option(names = "--ema-decay", defaultValue = "0", description = "keep an EMA of the weights with this maximum decay "
+            + "(e.g. 0.999), written to <output>/ema/ as a model folder (0: none, the course)")
+    double emaDecay;
+
     @Option(names = "--checkpoint-every", defaultValue = "50", description = "steps between checkpoints")
     int checkpointEvery;
 
@@ -83,7 +87,7 @@ public final class TrainConditionalCommand implements Callable<Integer> {
         if (limit > 0) {
             data = data.limit(limit, seed);
         }
-        ConditionalTrainer.Options opts = new ConditionalTrainer.Options(batchSize, epochs, lr, labelDropout, seed, maxSteps);
+        ConditionalTrainer.Options opts = new ConditionalTrainer.Options(batchSize, epochs, lr, labelDropout, seed, maxSteps, emaDecay);
         long stop = stopAt == null ? Long.MAX_VALUE : Instant.parse(stopAt).toEpochMilli();
         ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed); // the initial weights
         try (NDManager manager = NDManager.newBaseManager(DeviceChoice.device())) {

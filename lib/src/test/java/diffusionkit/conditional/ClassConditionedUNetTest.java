@@ -283,4 +283,52 @@ class ClassConditionedUNetTest {
             c.close();
         }
     }
+
+    @Test
+    void emaOfTheWeightsFollowsItsFormulaAndSurvivesAResume(@TempDir Path tmp) throws Exception {
+        SeededNoise g = new SeededNoise(6);
+        byte[][] px = new byte[8][28 * 28];
+        int[] labels = new int[8];
+        for (int i = 0; i < 8; i++) {
+            for (int j = 0; j < px[i].length; j++) {
+                px[i][j] = (byte) g.nextLong(256);
+            }
+            labels[i] = i % 10;
+        }
+        ImageDataset data = ImageDataset.of("toy", 1, 28, 28, px, labels, List.of("0", "1", "2", "3", "4", "5", "6", "7",
+                "8", "9"));
+        var opts = new ConditionalTrainer.Options(2, 1, 1e-2, 0, 3, 2).withEmaDecay(0.9);
+        var sched = ConditionalTrainer.courseScheduler();
+        try (NDManager m = manager.newSubManager()) {
+            ClassConditionedUNet b = ClassConditionedUNet.builder().build(m);
+            ConditionalTrainer tb = new ConditionalTrainer(b, sched, data, opts.withMaxSteps(1));
+            tb.train(null, tmp.resolve("ckpt"), 0, Long.MAX_VALUE);
+            Map<String, float[]> w1 = new java.util.LinkedHashMap<>();
+            b.stateDict().forEach((k, v) -> w1.put(k, v.toFloatArray()));
+            b.close();
+            // after step 1 the average is the weights (decay 0), written as a loadable model folder
+            try (ClassConditionedUNet e1 = ClassConditionedUNet.fromPretrained(tmp.resolve("ckpt").resolve("ema"), m)) {
+                e1.stateDict().forEach((k, v) -> assertArrayEquals(w1.get(k), v.toFloatArray(), k));
+            }
+            ClassConditionedUNet c = ClassConditionedUNet.fromPretrained(tmp.resolve("ckpt"), m);
+            ConditionalTrainer tc = ConditionalTrainer.resume(tmp.resolve("ckpt"), c, sched, data, opts);
+            assertEquals(1, tc.ema().steps());
+            tc.train(null, null, 0, Long.MAX_VALUE);
+            // step 2: decay min(0.9, (1 + 1) / (10 + 1)) = 2/11; shadow = d w1 + (1 - d) w2
+            double d = 2.0 / 11;
+            double moved = 0;
+            for (Map.Entry<String, NDArray> e : c.stateDict().entrySet()) {
+                float[] w2 = e.getValue().toFloatArray();
+                float[] avg = tc.ema().weights().get(e.getKey()).toFloatArray();
+                float[] a = w1.get(e.getKey());
+                for (int i = 0; i < w2.length; i++) {
+                    assertEquals(d * a[i] + (1 - d) * w2[i], avg[i], 1e-6, e.getKey() + "[" + i + "]");
+                    moved = Math.max(moved, Math.abs(w2[i] - a[i]));
+                }
+            }
+            assertTrue(moved > 1e-3, "the second step moved the weights");
+            c.close();
+        }
+        assertThrows(IllegalArgumentException.class, () -> new ConditionalTrainer.Options(2, 1, 1e-3, 0, 0, 0, 1.0));
+    }
 }
