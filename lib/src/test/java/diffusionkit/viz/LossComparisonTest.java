@@ -1,0 +1,42 @@
+package diffusionkit.viz;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.knowm.xchart.XYChart;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class LossComparisonTest {
+
+    @Test
+    void readsTheLossColumnAndAveragesEachRun(@TempDir Path dir) throws IOException {
+        Path a = dir.resolve("a.csv");
+        Files.writeString(a, "step,epoch,loss,lr,seconds\n1,0,4.0,1e-3,0.1\n2,0,2.0,1e-3,0.2\n3,0,0.0,1e-3,0.3\n");
+        assertEquals(List.of(4.0, 2.0, 0.0), LossComparison.readLosses(a));
+        Map<String, List<Double>> runs = new LinkedHashMap<>();
+        runs.put("fine-tune", LossComparison.readLosses(a));
+        runs.put("scratch", List.of(1.0)); // shorter than the window: raw values
+        XYChart c = LossComparison.chart("t", runs, 2);
+        assertArrayEquals(new double[] {3.0, 1.0}, c.getSeriesMap().get("fine-tune").getYData(), 1e-12);
+        assertArrayEquals(new double[] {2.0, 3.0}, c.getSeriesMap().get("fine-tune").getXData(), 1e-12);
+        assertArrayEquals(new double[] {1.0}, c.getSeriesMap().get("scratch").getYData(), 1e-12);
+        Path png = dir.resolve("out.png");
+        LossComparison.main(new String[] {png.toString(), "x=" + a, "2"});
+        assertTrue(Files.size(png) > 1000);
+
+        Path bad = dir.resolve("bad.csv");
+        Files.writeString(bad, "step,value\n1,2\n");
+        IOException e = assertThrows(IOException.class, () -> LossComparison.readLosses(bad));
+        assertTrue(e.getMessage().contains("no 'loss' column"), e.getMessage());
+    }
+}
