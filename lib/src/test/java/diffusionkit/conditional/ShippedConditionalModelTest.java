@@ -20,13 +20,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class ShippedConditionalModelTest {
 
-    /** Samples per digit, DDIM steps, seed and guidance scale of this CI check. */
+    /** Samples per digit, DDIM steps (the card's 50) and seed of this CI check: 20 samples (the card measures 80). */
     static final int PER_DIGIT = 2;
-    static final int STEPS = 10;
+    static final int STEPS = 50;
     static final long SEED = 0;
-    static final double GUIDANCE = 3.0;
-    /** Measured with the setting above (MODEL_CARD.md): 0.15 (3 of 20; digits 2 and 3 recognised), chance level is 0.10. */
-    static final double MIN_ACCURACY = 0.05;
+    /**
+     * Measured with this setting (MODEL_CARD.md, step-3646 checkpoint): 0.60 (12 of 20) without guidance; the threshold
+     * leaves two samples of margin for floating-point differences between machines. Chance level is 0.10. With
+     * classifier-free guidance (w = 3) this checkpoint measures 0.10: it barely uses its label yet (see the card), so
+     * guidance has no threshold here until a longer-trained checkpoint ships; its arithmetic is tested in
+     * ClassConditionedUNetTest.
+     */
+    static final double MIN_ACCURACY = 0.50;
 
     @Test
     void shippedSamplesAreRecognisedAsTheRequestedDigits() throws Exception {
@@ -39,9 +44,9 @@ class ShippedConditionalModelTest {
             assertTrue(model.hasNullClass());
             long[] labels = ConditionalSampler.repeatedLabels(10, PER_DIGIT);
             NDArray x = ConditionalSampler.sample(model, ConditionalSampler.ddim(ConditionalTrainer.courseScheduler()),
-                    labels, STEPS, SEED, GUIDANCE, m);
+                    labels, STEPS, SEED, 1.0, m);
             SampleAccuracy acc = SampleAccuracy.judge(classifier, x, labels);
-            System.out.println(acc.table("shipped checkpoint, CI setting", null).printAll());
+            System.out.println(acc.table("shipped checkpoint, CI setting, no guidance", null).printAll());
             assertTrue(acc.accuracy() >= MIN_ACCURACY, "accuracy " + acc.accuracy() + " < " + MIN_ACCURACY);
         }
     }
