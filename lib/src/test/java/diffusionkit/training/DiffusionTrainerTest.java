@@ -178,13 +178,14 @@ class DiffusionTrainerTest {
             assertEquals(5, s.stepsThisRun());
             assertLossesClose(full.subList(4, 9), s.losses()); // the next loss is the uninterrupted run's
             // relative to how far training moved the weights: a resume without the optimiser's moments gives 0.19 here,
-            // an exact one 0 on a quiet machine and ~1e-3 when a loaded machine changes the CPU kernels' rounding (the
-            // largest single weight then moves by ~lr: a max-difference check cannot tell the two apart)
+            // an exact one 0 on a quiet machine, and runs whose CPU kernels round differently were seen at 1e-3 (a loaded
+            // machine) and 0.022 (a fresh clone's CI run), while their losses still agreed to 2e-4 (the largest single
+            // weight then moves by ~lr: a max-difference check cannot tell such runs from a wrong resume)
             double dw = rmsDiff(fullWeights, weights(unet.stateDict())) / rmsDiff(fullWeights, initial);
             double de = rmsDiff(fullEma, weights(t.ema().weights())) / rmsDiff(fullEma, initial);
             System.out.printf("resume: weights %.2e, EMA %.2e from the uninterrupted run (relative rms)%n", dw, de);
-            assertTrue(dw < 0.02, "weights differ from the uninterrupted run's by " + dw + " of the training update");
-            assertTrue(de < 0.02, "EMA weights differ from the uninterrupted run's by " + de + " of the training update");
+            assertTrue(dw < 0.08, "weights differ from the uninterrupted run's by " + dw + " of the training update");
+            assertTrue(de < 0.08, "EMA weights differ from the uninterrupted run's by " + de + " of the training update");
             assertEquals(0.25e-3, t.optimizer().learningRate(), 1e-12); // lr · γ² in the third epoch
             // the loss table holds every step once
             List<String> lines = Files.readAllLines(log.resolve("loss.csv"));
