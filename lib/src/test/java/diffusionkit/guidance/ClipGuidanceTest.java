@@ -50,7 +50,8 @@ class ClipGuidanceTest {
             double[] scales = {0, 100};
             for (int k = 0; k < 2; k++) {
                 GuidedSampler s = GuidedSampler.builder().setModel(model).setScheduler(ddim).optImageShape(3, 16, 16)
-                        .setLoss(clip).optGuidanceScale(scales[k]).optScheduleFactor(ScheduleFactor.SQRT_ALPHA_BAR).build();
+                        .setLoss(clip).optGuidanceScale(scales[k]).optScheduleFactor(ScheduleFactor.SQRT_ALPHA_BAR)
+                        .optClipGradNorm(2.0).build();
                 try (GuidedOutput o = s.sample(2, 4, 21)) {
                     score[k] = judge.compute(o.images(), clip.textFeatures()).getFloat();
                 }
