@@ -373,8 +373,10 @@ public final class ConditionalTrainer {
                     + "a new run, or point to the folder a training run writes its checkpoints to.");
         }
         ConditionalTrainer tr = new ConditionalTrainer(model, scheduler, dataset, options);
+        long emaSteps;
         try {
             JsonObject s = JsonParser.parseString(Files.readString(stateFile, StandardCharsets.UTF_8)).getAsJsonObject();
+            emaSteps = s.has("ema_steps") ? s.get("ema_steps").getAsLong() : 0;
             tr.step = s.get("step").getAsLong();
             tr.epoch = s.get("epoch").getAsInt();
             tr.stepInEpoch = s.get("step_in_epoch").getAsInt();
@@ -405,8 +407,7 @@ public final class ConditionalTrainer {
                     e.getValue().toDevice(dst.getDevice(), false).copyTo(dst);
                 }
             }
-            JsonObject s = JsonParser.parseString(Files.readString(stateFile, StandardCharsets.UTF_8)).getAsJsonObject();
-            tr.ema.setSteps(s.has("ema_steps") ? s.get("ema_steps").getAsLong() : 0);
+            tr.ema.setSteps(emaSteps);
         } // else the average starts from the resumed weights (diffusers' warm-up from step 0)
         Path opt = folder.resolve(OPTIMIZER_NAME);
         if (Files.isRegularFile(opt)) {

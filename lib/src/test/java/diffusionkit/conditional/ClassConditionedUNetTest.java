@@ -244,9 +244,9 @@ class ClassConditionedUNetTest {
         }
     }
 
-    @Test
-    void trainingResumesExactlyFromACheckpoint(@TempDir Path tmp) throws Exception {
-        SeededNoise g = new SeededNoise(5);
+    /** Eight 28x28 images of seeded uniform noise labelled 0..7, in a dataset with the ten digit classes. */
+    static ImageDataset noiseDigits(long seed) {
+        SeededNoise g = new SeededNoise(seed);
         byte[][] px = new byte[8][28 * 28];
         int[] labels = new int[8];
         for (int i = 0; i < 8; i++) {
@@ -255,8 +255,12 @@ class ClassConditionedUNetTest {
             }
             labels[i] = i % 10;
         }
-        ImageDataset data = ImageDataset.of("toy", 1, 28, 28, px, labels, List.of("0", "1", "2", "3", "4", "5", "6", "7",
-                "8", "9"));
+        return ImageDataset.of("toy", 1, 28, 28, px, labels, List.of("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"));
+    }
+
+    @Test
+    void trainingResumesExactlyFromACheckpoint(@TempDir Path tmp) throws Exception {
+        ImageDataset data = noiseDigits(5);
         var opts = new ConditionalTrainer.Options(2, 1, 1e-3, 0.5, 11, 2);
         var sched = ConditionalTrainer.courseScheduler();
         try (NDManager m = manager.newSubManager()) {
@@ -286,17 +290,7 @@ class ClassConditionedUNetTest {
 
     @Test
     void emaOfTheWeightsFollowsItsFormulaAndSurvivesAResume(@TempDir Path tmp) throws Exception {
-        SeededNoise g = new SeededNoise(6);
-        byte[][] px = new byte[8][28 * 28];
-        int[] labels = new int[8];
-        for (int i = 0; i < 8; i++) {
-            for (int j = 0; j < px[i].length; j++) {
-                px[i][j] = (byte) g.nextLong(256);
-            }
-            labels[i] = i % 10;
-        }
-        ImageDataset data = ImageDataset.of("toy", 1, 28, 28, px, labels, List.of("0", "1", "2", "3", "4", "5", "6", "7",
-                "8", "9"));
+        ImageDataset data = noiseDigits(6);
         var opts = new ConditionalTrainer.Options(2, 1, 1e-2, 0, 3, 2).withEmaDecay(0.9);
         var sched = ConditionalTrainer.courseScheduler();
         try (NDManager m = manager.newSubManager()) {
