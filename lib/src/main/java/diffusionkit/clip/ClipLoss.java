@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 
 import java.util.List;
 import java.util.Random;
+import diffusionkit.util.Scalars;
 
 /**
  * The CLIP guidance loss of the Hugging Face Diffusion Models course (Unit 2, "CLIP Guidance"):
@@ -113,7 +114,7 @@ public final class ClipLoss {
             NDArray loss = sphericalDistanceLoss(model.getImageFeatures(clipNormalize(x)), textFeatures);
             total = total == null ? loss : total.add(loss);
         }
-        return nCuts == 1 ? total : total.div(nCuts);
+        return nCuts == 1 ? total : Scalars.div(total, nCuts);
     }
 
     /** Number of cuts per call. */
@@ -148,7 +149,7 @@ public final class ClipLoss {
         NDArray t = textEmbeds.getShape().dimension() == 1 ? textEmbeds.reshape(1, -1) : textEmbeds;
         NDArray u = ClipModel.normalize(imageEmbeds).expandDims(1);                      // [B, 1, P]
         NDArray v = ClipModel.normalize(t).expandDims(0);                                // [1, T, P]
-        return u.sub(v).norm(new int[] {2}).div(2).asin().square().mul(2);               // 2 * arcsin(|u - v| / 2)^2
+        return Scalars.mul(Scalars.div(u.sub(v).norm(new int[] {2}), 2).asin().square(), 2); // 2 * arcsin(|u - v| / 2)^2
     }
 
     /** The course's {@code clip_loss} on embeddings: the mean of {@link #sphericalDistance} (a scalar). */

@@ -22,6 +22,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import diffusionkit.util.Scalars;
 
 /**
  * CLIP (Radford et al. 2021, "Learning Transferable Visual Models From Natural Language Supervision") as
@@ -315,7 +316,7 @@ public final class ClipModel implements AutoCloseable {
 
     /** {@code F.normalize(x, dim=-1)}: x / max(||x||, 1e-12) along the last axis. */
     public static NDArray normalize(NDArray x) {
-        return x.div(x.norm(new int[] {-1}, true).maximum(1e-12f));
+        return x.div(Scalars.maximum(x.norm(new int[] {-1}, true), 1e-12));
     }
 
     /** The vision transformer ({@code CLIPVisionTransformer}) on pixel values [B, C, image_size, image_size]. */
@@ -450,7 +451,7 @@ public final class ClipModel implements AutoCloseable {
         long d = s.get(2);
         long hd = d / heads;
         float scale = (float) Math.pow(hd, -0.5);                                      // head_dim^-0.5
-        NDArray q = linear(h, p + "q_proj").mul(scale).reshape(b, len, heads, hd).transpose(0, 2, 1, 3);
+        NDArray q = Scalars.mul(linear(h, p + "q_proj"), scale).reshape(b, len, heads, hd).transpose(0, 2, 1, 3);
         NDArray k = linear(h, p + "k_proj").reshape(b, len, heads, hd).transpose(0, 2, 1, 3);
         NDArray v = linear(h, p + "v_proj").reshape(b, len, heads, hd).transpose(0, 2, 1, 3);
         NDArray w = q.matMul(k.transpose(0, 1, 3, 2));                                // [B, heads, L, L]
@@ -482,7 +483,7 @@ public final class ClipModel implements AutoCloseable {
         if (act.equals("gelu")) {
             return Activation.gelu(x);
         }
-        return x.mul(Activation.sigmoid(x.mul(1.702f)));                              // quick_gelu: x * sigmoid(1.702 x)
+        return x.mul(Activation.sigmoid(Scalars.mul(x, 1.702)));                              // quick_gelu: x * sigmoid(1.702 x)
     }
 
     /** Moves an array derived from a parameter onto the manager of {@code like}, so the model's manager does not grow. */

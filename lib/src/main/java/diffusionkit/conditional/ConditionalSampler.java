@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import diffusionkit.schedulers.DDIMScheduler;
 import diffusionkit.schedulers.Scheduler;
 import diffusionkit.util.SeededNoise;
+import diffusionkit.util.Scalars;
 
 /**
  * Sampling from a {@link ClassConditionedUNet}, as the course's notebook does, with classifier-free guidance as an
@@ -81,7 +82,7 @@ public final class ConditionalSampler {
             both.attach(sub);
             NDArray cond = both.get(new NDIndex("0:{}", n));
             NDArray uncond = both.get(new NDIndex("{}:", n));
-            NDArray eps = uncond.add(cond.sub(uncond).mul((float) w)); // eps_u + w (eps_c - eps_u)
+            NDArray eps = uncond.add(Scalars.mul(cond.sub(uncond), w)); // eps_u + w (eps_c - eps_u)
             eps.attach(caller);
             return eps;
         }

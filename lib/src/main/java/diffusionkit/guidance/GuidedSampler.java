@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import diffusionkit.util.Scalars;
 
 /**
  * Guided DDIM sampling (η = 0), the loop of the course's Unit 2 "Guidance" section: at each step the sample is
@@ -119,7 +120,7 @@ public final class GuidedSampler {
                 x0 = scheduler.step(eps, t, leaf).predOriginalSample();
                 NDArray value = loss.loss(x0);
                 l = value.getFloat();
-                gc.backward(value.mul(guidanceScale));
+                gc.backward(Scalars.mul(value, guidanceScale));
             }
             return new GuidanceGradient(leaf.getGradient(), eps, x0.stopGradient(), l);
         }
@@ -139,7 +140,7 @@ public final class GuidedSampler {
                 x0 = scheduler.step(eps, t, leaf).predOriginalSample();
                 NDArray value = loss.loss(x0);
                 l = value.getFloat();
-                gc.backward(value.mul(guidanceScale));
+                gc.backward(Scalars.mul(value, guidanceScale));
             }
             return new GuidanceGradient(leaf.getGradient(), eps.stopGradient(), x0.stopGradient(), l);
         } finally {
@@ -193,7 +194,7 @@ public final class GuidedSampler {
                     x.attach(step);
                     GuidanceGradient g = gradient(x, t);
                     double f = factorAt(i, t);
-                    NDArray condGrad = clip(g.gradient().neg()).mul(f);              // −d loss/dx · factor
+                    NDArray condGrad = Scalars.mul(clip(g.gradient().neg()), f);              // −d loss/dx · factor
                     double norm = condGrad.norm().getFloat();
                     NDArray guided = x.add(condGrad);
                     GuidanceStep info = new GuidanceStep(i, t, g.loss(), g.loss() * guidanceScale, norm, f);
@@ -231,7 +232,7 @@ public final class GuidedSampler {
         if (clipNorm > 0) {
             long b = r.getShape().get(0);
             NDArray norms = r.reshape(b, -1).norm(new int[] {1}, true);                   // [B, 1]
-            NDArray coef = norms.add(1e-6).pow(-1).mul(clipNorm).minimum(1f);                 // min(1, max / (‖g‖ + 1e-6))
+            NDArray coef = Scalars.minimum(Scalars.mul(Scalars.pow(norms.add(1e-6), -1), clipNorm), 1);                 // min(1, max / (‖g‖ + 1e-6))
             long[] bs = new long[r.getShape().dimension()];
             java.util.Arrays.fill(bs, 1);
             bs[0] = b;

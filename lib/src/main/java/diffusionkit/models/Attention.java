@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import diffusionkit.util.Scalars;
 
 /**
  * diffusers' {@code Attention} as the UNet's spatial self-attention uses it ({@code AttnProcessor},
@@ -97,7 +98,7 @@ public final class Attention extends ModuleBlock {
         NDArray q;
         NDArray k;
         NDArray v;
-        try (NDArray wq = toQ.weight().getArray().mul(scale); NDArray bq = toQ.bias().getArray().mul(scale)) {
+        try (NDArray wq = Scalars.mul(toQ.weight().getArray(), scale); NDArray bq = Scalars.mul(toQ.bias().getArray(), scale)) {
             q = conv1x1(hs, wq, bq);
         }
         k = conv1x1(hs, toK.weight().getArray(), toK.bias().getArray());
@@ -128,7 +129,7 @@ public final class Attention extends ModuleBlock {
             out.addi(x);
         }
         if (rescaleOutputFactor != 1.0) {
-            out.divi(rescaleOutputFactor);
+            out.divi(Scalars.scalarLike(out, rescaleOutputFactor));
         }
         return out;
     }

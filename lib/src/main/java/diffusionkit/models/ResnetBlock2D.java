@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import diffusionkit.util.Scalars;
 
 /**
  * diffusers' {@code ResnetBlock2D} with {@code time_embedding_norm="default"}:
@@ -92,7 +93,7 @@ public final class ResnetBlock2D extends ModuleBlock {
             out.addi(x);
         }
         if (outputScaleFactor != 1.0) {
-            out.divi(outputScaleFactor);
+            out.divi(Scalars.scalarLike(out, outputScaleFactor));
         }
         return out;
     }

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import diffusionkit.util.Scalars;
 
 /**
  * diffusers' {@code Timesteps}: the sinusoidal embedding of the timesteps (no parameters), as in DDPM and
@@ -63,7 +64,7 @@ public final class Timesteps extends ModuleBlock {
             t.attach(sub);
             NDArray arg = t.reshape(-1, 1).mul(freqs.reshape(1, -1));
             if (scale != 1.0) {
-                arg = arg.mul(scale);
+                arg = Scalars.mul(arg, scale);
             }
             arg.attach(sub);
             NDArray sin = arg.sin();

@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
+import diffusionkit.util.Scalars;
 
 /**
  * diffusers' {@code UNet2DModel} (v0.31) as a DJL block: a conditional 2D UNet that takes a noisy sample and
@@ -246,7 +247,7 @@ public final class UNet2DModel extends ModuleBlock implements NoisePredictor {
             NDArray embAct = Ops.silu(emb);
 
             // 0. center, 2. pre-process
-            NDArray x = config.centerInputSample() ? sample.mul(2).sub(1) : sample;
+            NDArray x = config.centerInputSample() ? Scalars.mul(sample, 2).sub(1) : sample;
             NDArray h = convIn.forward(x);
             List<NDArray> skips = new ArrayList<>();
             skips.add(h);

@@ -7,6 +7,7 @@ import diffusionkit.util.SeededNoise;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import diffusionkit.util.Scalars;
 
 /**
  * Denoising diffusion implicit models (Song et al. 2021, eq. 12), a port of diffusers v0.31
@@ -152,16 +153,16 @@ public final class DDIMScheduler extends BaseScheduler {
             NDArray predEpsilon;
             switch (config.predictionType()) {
                 case "epsilon" -> {
-                    predOriginalSample = sample.sub(modelOutput.mul(sqrt(betaProdT))).div(sqrt(alphaProdT));
+                    predOriginalSample = Scalars.div(sample.sub(Scalars.mul(modelOutput, sqrt(betaProdT))), sqrt(alphaProdT));
                     predEpsilon = modelOutput;
                 }
                 case "sample" -> {
                     predOriginalSample = modelOutput;
-                    predEpsilon = sample.sub(predOriginalSample.mul(sqrt(alphaProdT))).div(sqrt(betaProdT));
+                    predEpsilon = Scalars.div(sample.sub(Scalars.mul(predOriginalSample, sqrt(alphaProdT))), sqrt(betaProdT));
                 }
                 case "v_prediction" -> {
-                    predOriginalSample = sample.mul(sqrt(alphaProdT)).sub(modelOutput.mul(sqrt(betaProdT)));
-                    predEpsilon = modelOutput.mul(sqrt(alphaProdT)).add(sample.mul(sqrt(betaProdT)));
+                    predOriginalSample = Scalars.mul(sample, sqrt(alphaProdT)).sub(Scalars.mul(modelOutput, sqrt(betaProdT)));
+                    predEpsilon = Scalars.mul(modelOutput, sqrt(alphaProdT)).add(Scalars.mul(sample, sqrt(betaProdT)));
                 }
                 default -> throw new IllegalArgumentException("prediction_type '" + config.predictionType()
                         + "' must be one of " + SchedulerConfig.PREDICTION_TYPES);
@@ -179,14 +180,14 @@ public final class DDIMScheduler extends BaseScheduler {
 
             if (useClippedModelOutput) {
                 // ε̂ recomputed from the clipped x̂_0
-                predEpsilon = sample.sub(predOriginalSample.mul(sqrt(alphaProdT))).div(sqrt(betaProdT));
+                predEpsilon = Scalars.div(sample.sub(Scalars.mul(predOriginalSample, sqrt(alphaProdT))), sqrt(betaProdT));
             }
 
             // 6. direction pointing to x_t: √(1−ᾱ_{t'}−σ_t²)·ε̂
-            NDArray predSampleDirection = predEpsilon.mul(sqrt(1f - alphaProdTPrev - stdDevT * stdDevT));
+            NDArray predSampleDirection = Scalars.mul(predEpsilon, sqrt(1f - alphaProdTPrev - stdDevT * stdDevT));
 
             // 7. x_{t'} = √ᾱ_{t'}·x̂_0 + direction
-            NDArray prevSample = predOriginalSample.mul(sqrt(alphaProdTPrev)).add(predSampleDirection);
+            NDArray prevSample = Scalars.mul(predOriginalSample, sqrt(alphaProdTPrev)).add(predSampleDirection);
 
             if (eta > 0) {
                 if (varianceNoise != null && generator != null) {
@@ -194,7 +195,7 @@ public final class DDIMScheduler extends BaseScheduler {
                             + "not both");
                 }
                 NDArray z = noiseLike(modelOutput, varianceNoise, generator);
-                prevSample = prevSample.add(z.mul(stdDevT));
+                prevSample = prevSample.add(Scalars.mul(z, stdDevT));
             }
             NDScope.unregister(prevSample, predOriginalSample);
             return new SchedulerOutput(prevSample, predOriginalSample);

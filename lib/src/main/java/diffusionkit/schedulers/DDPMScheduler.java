@@ -7,6 +7,7 @@ import diffusionkit.util.SeededNoise;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import diffusionkit.util.Scalars;
 
 /**
  * Denoising diffusion probabilistic models (Ho et al. 2020, Algorithm 2), a port of diffusers v0.31
@@ -146,9 +147,9 @@ public final class DDPMScheduler extends BaseScheduler {
         try (NDScope scope = new NDScope()) {
             // 2. predicted x_0 (eq. 15)
             NDArray predOriginalSample = switch (config.predictionType()) {
-                case "epsilon" -> sample.sub(modelOutput.mul(sqrt(betaProdT))).div(sqrt(alphaProdT));
+                case "epsilon" -> Scalars.div(sample.sub(Scalars.mul(modelOutput, sqrt(betaProdT))), sqrt(alphaProdT));
                 case "sample" -> modelOutput;
-                case "v_prediction" -> sample.mul(sqrt(alphaProdT)).sub(modelOutput.mul(sqrt(betaProdT)));
+                case "v_prediction" -> Scalars.mul(sample, sqrt(alphaProdT)).sub(Scalars.mul(modelOutput, sqrt(betaProdT)));
                 default -> throw new IllegalArgumentException("prediction_type '" + config.predictionType()
                         + "' must be one of " + SchedulerConfig.PREDICTION_TYPES);
             };
@@ -162,12 +163,12 @@ public final class DDPMScheduler extends BaseScheduler {
             // 4.-5. posterior mean μ̃_t (eq. 7)
             float predOriginalSampleCoeff = (sqrt(alphaProdTPrev) * currentBetaT) / betaProdT;
             float currentSampleCoeff = sqrt(currentAlphaT) * betaProdTPrev / betaProdT;
-            NDArray prevSample = predOriginalSample.mul(predOriginalSampleCoeff).add(sample.mul(currentSampleCoeff));
+            NDArray prevSample = Scalars.mul(predOriginalSample, predOriginalSampleCoeff).add(Scalars.mul(sample, currentSampleCoeff));
 
             // 6. add noise σ_t·z for t > 0
             if (t > 0) {
                 NDArray z = noiseLike(modelOutput, varianceNoise, generator);
-                prevSample = prevSample.add(z.mul(sqrt(variance(t))));
+                prevSample = prevSample.add(Scalars.mul(z, sqrt(variance(t))));
             }
             NDScope.unregister(prevSample, predOriginalSample);
             return new SchedulerOutput(prevSample, predOriginalSample);

@@ -2,6 +2,8 @@ package diffusionkit.training;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -104,12 +106,20 @@ public final class AdamW {
         return a;
     }
 
-    /** Sets every gradient to zero (PyTorch's {@code zero_grad(set_to_none=False)}). */
+    /**
+     * Sets every gradient to zero (PyTorch's {@code zero_grad(set_to_none=False)}): a real {@code zero_()}, so that a
+     * NaN or infinity that once reached a gradient does not stay there (multiplying by 0 would keep it).
+     */
     public static void zeroGradients(Map<String, NDArray> parameters) {
         for (NDArray p : parameters.values()) {
-            if (p.hasGradient()) {
+            if (!p.hasGradient()) {
+                continue;
+            }
+            if (p instanceof PtNDArray pt) {
+                JniUtils.zeroGrad(pt);
+            } else {
                 try (NDArray g = p.getGradient()) {
-                    g.muli(0);
+                    g.muli(0); // another engine: the best DJL's API offers
                 }
             }
         }

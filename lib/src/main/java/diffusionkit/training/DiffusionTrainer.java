@@ -35,6 +35,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import diffusionkit.util.Scalars;
 
 /**
  * Noise-prediction training of a {@link NoisePredictor} (Ho et al. 2020, Algorithm 1), as the course's
@@ -356,7 +357,7 @@ public final class DiffusionTrainer {
                 NDArray loss = pred.sub(noise).square().mean(); // F.mse_loss(ε̂, ε)
                 NDArray objective = config.summedAccumulation()
                         ? loss.mul(loss.duplicate().stopGradient()) // loss.backward(loss): ∇(loss²/2)
-                        : loss.div(group); // (loss / k).backward()
+                        : Scalars.div(loss, group); // (loss / k).backward()
                 gc.backward(objective);
                 return loss.getFloat();
             }
