@@ -3,10 +3,10 @@ package diffusionkit.clip;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import diffusionkit.util.Scalars;
 
 import java.util.List;
 import java.util.Random;
-import diffusionkit.util.Scalars;
 
 /**
  * The CLIP guidance loss of the Hugging Face Diffusion Models course (Unit 2, "CLIP Guidance"):

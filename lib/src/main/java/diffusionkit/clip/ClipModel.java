@@ -13,6 +13,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import diffusionkit.io.CheckpointException;
 import diffusionkit.io.Safetensors;
+import diffusionkit.util.Scalars;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,7 +23,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import diffusionkit.util.Scalars;
 
 /**
  * CLIP (Radford et al. 2021, "Learning Transferable Visual Models From Natural Language Supervision") as

@@ -12,6 +12,7 @@ import diffusionkit.pipelines.StepCallback;
 import diffusionkit.schedulers.DDIMScheduler;
 import diffusionkit.schedulers.SchedulerOutput;
 import diffusionkit.util.Autograd;
+import diffusionkit.util.Scalars;
 import diffusionkit.util.SeededNoise;
 import diffusionkit.viz.ImageGrid;
 
@@ -21,7 +22,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import diffusionkit.util.Scalars;
 
 /**
  * Guided DDIM sampling (η = 0), the loop of the course's Unit 2 "Guidance" section: at each step the sample is

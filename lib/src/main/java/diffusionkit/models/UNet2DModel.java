@@ -15,6 +15,7 @@ import diffusionkit.io.Safetensors;
 import diffusionkit.io.StateDicts;
 import diffusionkit.util.AtomicFiles;
 import diffusionkit.util.DeviceChoice;
+import diffusionkit.util.Scalars;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -28,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
-import diffusionkit.util.Scalars;
 
 /**
  * diffusers' {@code UNet2DModel} (v0.31) as a DJL block: a conditional 2D UNet that takes a noisy sample and

@@ -3,11 +3,11 @@ package diffusionkit.schedulers;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 
+import diffusionkit.util.Scalars;
 import diffusionkit.util.SeededNoise;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import diffusionkit.util.Scalars;
 
 /**
  * Denoising diffusion implicit models (Song et al. 2021, eq. 12), a port of diffusers v0.31

@@ -17,6 +17,7 @@ import diffusionkit.pipelines.PipelineOutput;
 import diffusionkit.schedulers.DDIMScheduler;
 import diffusionkit.schedulers.Scheduler;
 import diffusionkit.util.AtomicFiles;
+import diffusionkit.util.Scalars;
 import diffusionkit.util.SeededNoise;
 import diffusionkit.viz.Charts;
 import diffusionkit.viz.ImageGrid;
@@ -35,7 +36,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import diffusionkit.util.Scalars;
 
 /**
  * Noise-prediction training of a {@link NoisePredictor} (Ho et al. 2020, Algorithm 1), as the course's
