@@ -77,7 +77,7 @@ have_jupyter() { command -v jupyter >/dev/null 2>&1 && jupyter kernelspec --vers
 if ! have_jupyter; then
   if [ "$JUPYTER" = 1 ] && command -v apt-get >/dev/null 2>&1; then
     say "Installing Jupyter from Debian packages"
-    as_root apt-get update -qq
+    bash "$ROOT/environment/apt-update.sh"
     PKGS=""
     for p in jupyter-notebook python3-nbconvert python3-nbclient jupyter-client python3-jupyter-client; do
       if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then PKGS="$PKGS $p"; fi

@@ -20,7 +20,7 @@ MSG
 fi
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-as_root apt-get update -qq
+bash "$(dirname "${BASH_SOURCE[0]}")/apt-update.sh"
 AVAILABLE=()
 for p in "${PACKAGES[@]}"; do
   if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then

@@ -37,7 +37,7 @@ command -v npm >/dev/null || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null; then
     echo "== installing ${need[*]} (apt-get)"
-    as_root apt-get update -qq
+    bash "$ROOT/environment/apt-update.sh"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
   else
     echo "start.sh: please install ${need[*]} (Java 17+, Maven 3.8+, Node.js with npm) and run again." >&2
@@ -63,7 +63,7 @@ fi
 if ! jupyter notebook --version >/dev/null 2>&1; then
   if command -v apt-get >/dev/null; then
     echo "== installing the Jupyter notebook server (apt-get install jupyter-notebook)"
-    as_root apt-get update -qq
+    bash "$ROOT/environment/apt-update.sh"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends jupyter-notebook
   else
     echo "start.sh: 'jupyter notebook' is missing: pip install notebook (or conda install notebook), then run again." >&2

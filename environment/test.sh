@@ -18,7 +18,7 @@ if [ -x environment/install-test-deps.sh ]; then
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "[test] installing ${need_apt[*]} with apt-get" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  bash environment/apt-update.sh && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 
 export MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824
