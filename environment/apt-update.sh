@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Refreshes apt's package lists, and fails when that did not work. Plain `apt-get update` exits 0 when a download
-# fails (it only warns), and a machine whose lists were never fetched then reports packages such as python3-nbclient
-# as "not available" (seen once in CI). With apt >= 2.1 `--error-on=any` turns a failed download into an error; the
-# update is tried three times, 10 and 20 s apart, before giving up with a message.
+# fails (it only warns), and the install that follows then reports packages as missing. With apt >= 2.1
+# `--error-on=any` turns a failed download into an error; the update is tried three times, 10 and 20 s apart, before
+# giving up with a message.
 set -euo pipefail
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 strict=()

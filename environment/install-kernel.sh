@@ -80,7 +80,7 @@ if ! have_jupyter; then
     bash "$ROOT/environment/apt-update.sh"
     PKGS=""
     for p in jupyter-notebook python3-nbconvert python3-nbclient jupyter-client python3-jupyter-client; do
-      if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then PKGS="$PKGS $p"; fi
+      if [[ "$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ {print $2}')" == [0-9]* ]]; then PKGS="$PKGS $p"; fi
     done
     # shellcheck disable=SC2086
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $PKGS

@@ -23,7 +23,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 bash "$(dirname "${BASH_SOURCE[0]}")/apt-update.sh"
 AVAILABLE=()
 for p in "${PACKAGES[@]}"; do
-  if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+  # awk reads all of apt-cache's output: `grep -q` would stop early, apt-cache would die of SIGPIPE, and with
+  # pipefail an available package would look unavailable (it did, in CI)
+  if [[ "$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ {print $2}')" == [0-9]* ]]; then
     AVAILABLE+=("$p")
   else
     echo "install-test-deps.sh: package $p is not available here, skipped" >&2
