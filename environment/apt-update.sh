@@ -6,7 +6,7 @@
 set -euo pipefail
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 strict=()
-apt_version="$(apt-get --version | head -1 | awk '{print $2}')"
+apt_version="$(apt-get --version | awk 'NR == 1 {print $2}')"  # awk reads it all: no SIGPIPE under pipefail
 if dpkg --compare-versions "$apt_version" ge 2.1; then
   strict=(--error-on=any)
 fi
