@@ -129,7 +129,7 @@ public final class Attention extends ModuleBlock {
             out.addi(x);
         }
         if (rescaleOutputFactor != 1.0) {
-            out.divi(Scalars.scalarLike(out, rescaleOutputFactor));
+            Scalars.divi(out, rescaleOutputFactor);
         }
         return out;
     }

@@ -93,7 +93,7 @@ public final class ResnetBlock2D extends ModuleBlock {
             out.addi(x);
         }
         if (outputScaleFactor != 1.0) {
-            out.divi(Scalars.scalarLike(out, outputScaleFactor));
+            Scalars.divi(out, outputScaleFactor);
         }
         return out;
     }

@@ -16,7 +16,9 @@ import ai.djl.ndarray.types.Shape;
  * such a collection reads freed memory: the gradient is silently wrong, or NaN. Seen here as rare NaNs in CLIP
  * guidance gradients and training runs that differed in the fourth digit; with a garbage collection forced between
  * forward and backward, 58 of 100 two-cut CLIP losses had NaN gradients (1-2 in 1000 without). Here the scalar
- * is made with {@code full}, which allocates tensor-owned memory, and stays attached to {@code x}'s manager.
+ * is made with {@code full}, which allocates memory PyTorch owns and counts references to, so closing the Java
+ * handle right after the operation (as DJL does, and as these methods do: nothing accumulates in a manager) leaves
+ * autograd's reference valid.
  *
  * <p>{@code add(Number)} and {@code sub(Number)} are safe as they are: their backward does not read the scalar.
  */
@@ -24,34 +26,56 @@ public final class Scalars {
 
     private Scalars() {}
 
-    /** A 0-d array holding {@code v}, with x's type, device and manager, in memory PyTorch owns. */
+    /** A 0-d array holding {@code v}, with x's type, device and manager, in memory PyTorch owns; close it after use. */
     public static NDArray scalarLike(NDArray x, double v) {
         NDArray s = x.getManager().full(new Shape(), (float) v, x.getDataType());
-        return s.getDevice().equals(x.getDevice()) ? s : s.toDevice(x.getDevice(), false);
+        if (s.getDevice().equals(x.getDevice())) {
+            return s;
+        }
+        try (s) {
+            return s.toDevice(x.getDevice(), false);
+        }
     }
 
     /** {@code x * v}. */
     public static NDArray mul(NDArray x, double v) {
-        return x.mul(scalarLike(x, v));
+        try (NDArray s = scalarLike(x, v)) {
+            return x.mul(s);
+        }
     }
 
     /** {@code x / v}. */
     public static NDArray div(NDArray x, double v) {
-        return x.div(scalarLike(x, v));
+        try (NDArray s = scalarLike(x, v)) {
+            return x.div(s);
+        }
     }
 
     /** {@code x ^ v}. */
     public static NDArray pow(NDArray x, double v) {
-        return x.pow(scalarLike(x, v));
+        try (NDArray s = scalarLike(x, v)) {
+            return x.pow(s);
+        }
     }
 
     /** {@code max(x, v)} elementwise. */
     public static NDArray maximum(NDArray x, double v) {
-        return x.maximum(scalarLike(x, v));
+        try (NDArray s = scalarLike(x, v)) {
+            return x.maximum(s);
+        }
+    }
+
+    /** {@code x /= v} in place. */
+    public static NDArray divi(NDArray x, double v) {
+        try (NDArray s = scalarLike(x, v)) {
+            return x.divi(s);
+        }
     }
 
     /** {@code min(x, v)} elementwise. */
     public static NDArray minimum(NDArray x, double v) {
-        return x.minimum(scalarLike(x, v));
+        try (NDArray s = scalarLike(x, v)) {
+            return x.minimum(s);
+        }
     }
 }
