@@ -3,6 +3,8 @@ package diffusionkit.util;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 
+import java.util.function.BinaryOperator;
+
 /**
  * Arithmetic with a Java number that is safe inside an autograd graph. Use these instead of DJL's
  * {@code NDArray.mul(Number)}, {@code div(Number)}, {@code pow(Number)}, {@code maximum(Number)} and
@@ -39,43 +41,37 @@ public final class Scalars {
 
     /** {@code x * v}. */
     public static NDArray mul(NDArray x, double v) {
-        try (NDArray s = scalarLike(x, v)) {
-            return x.mul(s);
-        }
+        return withScalar(x, v, NDArray::mul);
     }
 
     /** {@code x / v}. */
     public static NDArray div(NDArray x, double v) {
-        try (NDArray s = scalarLike(x, v)) {
-            return x.div(s);
-        }
+        return withScalar(x, v, NDArray::div);
     }
 
     /** {@code x ^ v}. */
     public static NDArray pow(NDArray x, double v) {
-        try (NDArray s = scalarLike(x, v)) {
-            return x.pow(s);
-        }
+        return withScalar(x, v, NDArray::pow);
     }
 
     /** {@code max(x, v)} elementwise. */
     public static NDArray maximum(NDArray x, double v) {
-        try (NDArray s = scalarLike(x, v)) {
-            return x.maximum(s);
-        }
-    }
-
-    /** {@code x /= v} in place. */
-    public static NDArray divi(NDArray x, double v) {
-        try (NDArray s = scalarLike(x, v)) {
-            return x.divi(s);
-        }
+        return withScalar(x, v, NDArray::maximum);
     }
 
     /** {@code min(x, v)} elementwise. */
     public static NDArray minimum(NDArray x, double v) {
+        return withScalar(x, v, NDArray::minimum);
+    }
+
+    /** {@code x /= v} in place. */
+    public static NDArray divi(NDArray x, double v) {
+        return withScalar(x, v, NDArray::divi);
+    }
+
+    private static NDArray withScalar(NDArray x, double v, BinaryOperator<NDArray> op) {
         try (NDArray s = scalarLike(x, v)) {
-            return x.minimum(s);
+            return op.apply(x, s);
         }
     }
 }
