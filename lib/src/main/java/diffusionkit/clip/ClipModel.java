@@ -483,7 +483,7 @@ public final class ClipModel implements AutoCloseable {
         if (act.equals("gelu")) {
             return Activation.gelu(x);
         }
-        return x.mul(Activation.sigmoid(Scalars.mul(x, 1.702)));                              // quick_gelu: x * sigmoid(1.702 x)
+        return x.mul(Activation.sigmoid(Scalars.mul(x, 1.702)));                     // quick_gelu: x * sigmoid(1.702 x)
     }
 
     /** Moves an array derived from a parameter onto the manager of {@code like}, so the model's manager does not grow. */

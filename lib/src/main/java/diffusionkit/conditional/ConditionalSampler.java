@@ -35,10 +35,10 @@ import diffusionkit.util.SeededNoise;
  * diffusers' DDIM step then moves along the unclipped eps. With guidance the two disagree, and the samples drift
  * away from the requested class: with the shipped mnist-conditional, w = 3 gave 6 of 80 samples of the requested
  * digit (below chance), the damage done at high noise (guidance only at t > 500: 0 of 30; only at t <= 500: 28 of
- * 30). With guidance this class steps
- * DDIM with {@code use_clipped_model_output=True} (eps recomputed from the clipped x0, as GLIDE does; an argument of
- * diffusers' {@code DDIMScheduler.step}): 80 of 80 at w = 3. Without guidance ({@code w = 1}) it steps as diffusers'
- * default, as the course does. DDPM needs no such care: its step uses only the clipped x0 and x_t.
+ * 30). With guidance this class steps DDIM with {@code use_clipped_model_output=True} (eps recomputed from the
+ * clipped x0, as GLIDE does; an argument of diffusers' {@code DDIMScheduler.step}): 80 of 80 at w = 3. Without
+ * guidance ({@code w = 1}) it steps as diffusers' default, as the course does. DDPM needs no such care: its step
+ * uses only the clipped x0 and x_t.
  */
 public final class ConditionalSampler {
 

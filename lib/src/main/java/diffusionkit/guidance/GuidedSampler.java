@@ -194,7 +194,7 @@ public final class GuidedSampler {
                     x.attach(step);
                     GuidanceGradient g = gradient(x, t);
                     double f = factorAt(i, t);
-                    NDArray condGrad = Scalars.mul(clip(g.gradient().neg()), f);              // −d loss/dx · factor
+                    NDArray condGrad = Scalars.mul(clip(g.gradient().neg()), f);     // −d loss/dx · factor
                     double norm = condGrad.norm().getFloat();
                     NDArray guided = x.add(condGrad);
                     GuidanceStep info = new GuidanceStep(i, t, g.loss(), g.loss() * guidanceScale, norm, f);
@@ -232,7 +232,8 @@ public final class GuidedSampler {
         if (clipNorm > 0) {
             long b = r.getShape().get(0);
             NDArray norms = r.reshape(b, -1).norm(new int[] {1}, true);                   // [B, 1]
-            NDArray coef = Scalars.minimum(Scalars.mul(Scalars.pow(norms.add(1e-6), -1), clipNorm), 1);                 // min(1, max / (‖g‖ + 1e-6))
+            // min(1, max / (‖g‖ + 1e-6))
+            NDArray coef = Scalars.minimum(Scalars.mul(Scalars.pow(norms.add(1e-6), -1), clipNorm), 1);
             long[] bs = new long[r.getShape().dimension()];
             java.util.Arrays.fill(bs, 1);
             bs[0] = b;

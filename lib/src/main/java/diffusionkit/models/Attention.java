@@ -98,7 +98,8 @@ public final class Attention extends ModuleBlock {
         NDArray q;
         NDArray k;
         NDArray v;
-        try (NDArray wq = Scalars.mul(toQ.weight().getArray(), scale); NDArray bq = Scalars.mul(toQ.bias().getArray(), scale)) {
+        try (NDArray wq = Scalars.mul(toQ.weight().getArray(), scale);
+                NDArray bq = Scalars.mul(toQ.bias().getArray(), scale)) {
             q = conv1x1(hs, wq, bq);
         }
         k = conv1x1(hs, toK.weight().getArray(), toK.bias().getArray());
