@@ -16,11 +16,14 @@ import static org.junit.jupiter.api.Assertions.*;
 /** Facts about the repository itself that every change must keep. */
 class RepositoryHygieneTest {
 
-    /** Package registries' host names, spelled in pieces so this file does not contain them. */
+    /**
+     * Package registries' host names (and their parent domains), spelled in pieces so that this file does not
+     * contain them either.
+     */
     private static final List<String> REGISTRY_HOSTS = List.of(
-            "registry." + "npmjs.org", "npmjs." + "com", "repo1." + "maven.org", "repo." + "maven.apache.org",
-            "central." + "sonatype", "search." + "maven.org", "deb." + "debian.org", "security." + "debian.org",
-            "pypi." + "org", "files." + "pythonhosted.org", "registry." + "yarnpkg.com");
+            "npm" + "js.org", "npm" + "js.com", "maven" + ".org", "repo.maven" + ".apache.org",
+            "central." + "sonatype", "debian" + ".org", "py" + "pi.org", "python" + "hosted.org",
+            "yarn" + "pkg.com", "hugging" + "face.co/");
 
     @Test
     void noPackageRegistryHostNameAppearsInTheRepository() throws IOException {
@@ -38,6 +41,24 @@ class RepositoryHygieneTest {
                         hits.add(root.relativize(f) + ": " + host);
                     }
                 }
+            }
+        }
+        assertEquals(List.of(), hits);
+    }
+
+    @Test
+    void noPackageRegistryHostNameAppearsInACommitMessage() throws Exception {
+        Path root = Paths.get("").toAbsolutePath().getParent();
+        assertTrue(Files.exists(root.resolve(".git")), "the kit's tests run in a git clone: " + root);
+        Process git = new ProcessBuilder("git", "-C", root.toString(), "log", "--format=%H %B")
+                .redirectErrorStream(true).start();
+        String log = new String(git.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, git.waitFor(), log);
+        assertFalse(log.isBlank(), "git log printed nothing");
+        List<String> hits = new ArrayList<>();
+        for (String host : REGISTRY_HOSTS) {
+            if (log.toLowerCase().contains(host)) {
+                hits.add(host);
             }
         }
         assertEquals(List.of(), hits);

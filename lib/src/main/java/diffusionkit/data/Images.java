@@ -29,7 +29,7 @@ public final class Images {
         if (img == null) {
             String what = describe(file);
             throw new DataException(file + " is not an image the kit can read (" + what
-                    + "). Keep only PNG, JPEG, GIF or BMP files in the folder.");
+                    + "). Remove it or replace it with a valid PNG/JPEG (the kit reads PNG, JPEG, GIF and BMP).");
         }
         return fromBufferedImage(img, channels);
     }

