@@ -25,8 +25,8 @@ import java.util.Map;
  *
  * <p>Cases: the course's class-conditioned MNIST UNet ({@code unet_b}: 28x28, in 5, out 1, channels
  * (32, 64, 64), DownBlock2D + 2 AttnDownBlock2D) forward at batch 80 and training at batch 128 and 32; and a
- * 32x32 RGB UNet (channels (64, 128, 128, 256), DownBlock2D, DownBlock2D, AttnDownBlock2D, DownBlock2D and the
- * mirrored up blocks, 2 layers per block) forward at batch 80 and training at batch 128.
+ * 32x32 RGB UNet of the course's Unit 1 (channels (64, 128, 128, 256), DownBlock2D, DownBlock2D, AttnDownBlock2D,
+ * AttnDownBlock2D and the mirrored up blocks, 2 layers per block) forward at batch 80 and training at batch 128.
  *
  * <p>Run it from the repository root (glibc settings keep freed memory instead of returning it to the OS,
  * which matters for the large training batches):
@@ -54,13 +54,13 @@ public final class UNetBenchmark {
                 .with("up_block_types", List.of("AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"));
     }
 
-    /** A 32x32 RGB UNet with one attention level. */
+    /** The course's 32x32 RGB UNet (Unit 1, "Introduction to diffusers": attention at the two lowest levels). */
     public static UNet2DConfig rgb32() {
         return UNet2DConfig.defaults()
                 .with("sample_size", 32).with("in_channels", 3).with("out_channels", 3)
                 .with("block_out_channels", List.of(64, 128, 128, 256)).with("layers_per_block", 2)
-                .with("down_block_types", List.of("DownBlock2D", "DownBlock2D", "AttnDownBlock2D", "DownBlock2D"))
-                .with("up_block_types", List.of("UpBlock2D", "AttnUpBlock2D", "UpBlock2D", "UpBlock2D"));
+                .with("down_block_types", List.of("DownBlock2D", "DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"))
+                .with("up_block_types", List.of("AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D", "UpBlock2D"));
     }
 
     /**
