@@ -64,6 +64,10 @@ class DiffusionPipelineTest {
         assertEquals("DDPMPipeline", index.get("_class_name").getAsString());
         assertEquals("[\"diffusers\",\"UNet2DModel\"]", index.get("unet").toString());
         assertEquals("[\"diffusers\",\"DDPMScheduler\"]", index.get("scheduler").toString());
+        // exactly the keys diffusers' save_pretrained writes for a DDPMPipeline
+        assertEquals(new TreeSet<>(List.of("_class_name", "_diffusers_version", "scheduler", "unet")), index.keySet());
+        assertEquals(java.util.Map.of("format", "pt"), diffusionkit.io.Safetensors.metadata(
+                out.resolve("unet/diffusion_pytorch_model.safetensors")), "the metadata diffusers writes");
         try (DiffusionPipeline back = DiffusionPipeline.fromPretrained(out, manager);
                 NDManager m = manager.newSubManager()) {
             NDArray x = new SeededNoise(3).randn(m, pipe.sampleShape(2));
