@@ -435,6 +435,29 @@ public final class UNet2DConfig {
         if (hd != null && hd <= 0) {
             throw unsupported("attention_head_dim", String.valueOf(hd), "a positive head size or null");
         }
+        if (hd != null) {
+            // heads = channels / head size, as diffusers: a block narrower than one head would have none
+            List<String> attentionBlocks = new ArrayList<>();
+            for (int i = 0; i < down.size(); i++) {
+                if (strip(down.get(i)).startsWith("Attn") && boc[i] < hd) {
+                    attentionBlocks.add("down_blocks." + i + " (" + boc[i] + " channels)");
+                }
+            }
+            for (int i = 0; i < up.size(); i++) {
+                int c = boc[boc.length - 1 - i];
+                if (strip(up.get(i)).startsWith("Attn") && c < hd) {
+                    attentionBlocks.add("up_blocks." + i + " (" + c + " channels)");
+                }
+            }
+            if (addAttention() && boc[boc.length - 1] < hd) {
+                attentionBlocks.add("mid_block (" + boc[boc.length - 1] + " channels)");
+            }
+            if (!attentionBlocks.isEmpty()) {
+                throw new IllegalArgumentException("UNet2DModel config: 'attention_head_dim' = " + hd + " is wider than "
+                        + String.join(", ", attentionBlocks) + ", which would get no attention head: use a head size "
+                        + "no larger than the narrowest attention block, or null for one head per block.");
+            }
+        }
     }
 
     static String strip(String blockType) {

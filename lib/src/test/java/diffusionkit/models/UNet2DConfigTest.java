@@ -119,6 +119,11 @@ class UNet2DConfigTest {
         assertTrue(msg.contains("block_out_channels"), msg);
         msg = rejection(a.with("norm_num_groups", 6));
         assertTrue(msg.contains("norm_num_groups"), msg);
+        msg = rejection(a.with("attention_head_dim", 128));
+        assertTrue(msg.contains("'attention_head_dim' = 128") && msg.contains("down_blocks.1 (64 channels)")
+                && msg.contains("up_blocks.0 (64 channels)") && msg.contains("mid_block (64 channels)")
+                && msg.contains("or null"), msg);
+        a.with("attention_head_dim", 64).validate();
         assertFalse(a.with("act_fn", "swish").toJsonObject().isJsonNull());
         a.with("act_fn", "swish").validate();
     }
