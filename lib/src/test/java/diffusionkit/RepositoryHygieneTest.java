@@ -64,6 +64,26 @@ class RepositoryHygieneTest {
         assertEquals(List.of(), hits);
     }
 
+    @Test
+    void vizDependsOnNoModelCode() throws IOException {
+        // pictures and tables are usable without any model: viz may use data, never models, pipelines or training
+        Path viz = Paths.get("src/main/java/diffusionkit/viz");
+        assertTrue(Files.isDirectory(viz), viz.toAbsolutePath().toString());
+        List<String> hits = new ArrayList<>();
+        try (Stream<Path> files = Files.list(viz)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+                for (String line : Files.readAllLines(f)) {
+                    String l = line.strip();
+                    if ((l.startsWith("import diffusionkit.") || l.startsWith("import static diffusionkit."))
+                            && !l.contains("diffusionkit.data.") && !l.contains("diffusionkit.viz.")) {
+                        hits.add(f.getFileName() + ": " + l);
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), hits);
+    }
+
     private static boolean tracked(Path p) {
         String s = p.toString();
         return !s.contains("/.git/") && !s.contains("/target/") && !s.contains("/datasets/cache/")
