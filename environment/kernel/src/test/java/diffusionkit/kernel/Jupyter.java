@@ -90,12 +90,19 @@ final class Jupyter {
 
     /** Runs a script from src/test/python (or {@code -c}/{@code -m} arguments) with this kernelspec first. */
     Run python(List<String> args, long timeoutSeconds) throws IOException, InterruptedException {
+        return python(args, timeoutSeconds, java.util.Map.of());
+    }
+
+    /** As {@link #python(List, long)}, with extra environment variables (the kernels it starts inherit them). */
+    Run python(List<String> args, long timeoutSeconds, java.util.Map<String, String> env)
+            throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(PYTHON);
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(pythonDir.toFile()).redirectErrorStream(true);
         pb.environment().put("JUPYTER_PATH", jupyterPath.toAbsolutePath().toString());
         pb.environment().put("PYTHONDONTWRITEBYTECODE", "1");
+        pb.environment().putAll(env);
         Process process;
         try {
             process = pb.start();
