@@ -10,7 +10,8 @@
 #            --no-jupyter (never install Jupyter)   --no-cds (no class data archive)
 #            --name NAME (default java)   --display-name TEXT (default "Java (diffusion-kit)")
 #
-# The kernel runs `java` from the PATH (Java 17 or newer) with the shaded kernel jar plus
+# The kernel runs `java` from the PATH (Java 17 or newer; the flags suit the version found at install time, so run
+# this script again after switching to another Java version) with the shaded kernel jar plus
 # environment/kernel/target/kernel/lib/* (the kit and its dependencies): rebuild with this script, or with
 # `mvn -B -DskipTests install`, and the kernel uses the new build; `mvn clean` removes it until the next build.
 set -euo pipefail
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
     --no-cds) CDS=0; shift ;;
     --gpu) GPU=1; shift ;;
     --fast-start) FAST_START=1; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "install-kernel.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -50,10 +51,21 @@ if ! command -v java >/dev/null 2>&1; then
   exit 1
 fi
 JAVA_MAJOR="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
-if [ "${JAVA_MAJOR%%.*}" -lt 17 ] 2>/dev/null; then
+JAVA_MAJOR="${JAVA_MAJOR%%.*}"
+if ! [[ "$JAVA_MAJOR" =~ ^[0-9]+$ ]]; then
+  echo "install-kernel.sh: could not read the version of the java on the PATH ($(command -v java)): check that" \
+       "'java -version' works, or put a JDK 17 or newer first on the PATH." >&2
+  exit 1
+fi
+if [ "$JAVA_MAJOR" -lt 17 ]; then
   echo "install-kernel.sh: java on the PATH is version $JAVA_MAJOR; the kit needs Java 17 or newer." >&2
   exit 1
 fi
+# The kernel's System.exit() guard is a security manager. Java 17 allows one by default, Java 18 to 23 only with
+# -Djava.security.manager=allow, and from Java 24 on that flag is a fatal start-up error ("Enabling a Security
+# Manager is not supported"): pass it for 17-23 only. On 24+ the kernel runs without the guard (see README.md).
+SECURITY_FLAGS=()
+if [ "$JAVA_MAJOR" -le 23 ]; then SECURITY_FLAGS=(-Djava.security.manager=allow); fi
 
 # --- Build -------------------------------------------------------------------------------------------------------
 if [ "$BUILD" = 1 ]; then
@@ -106,7 +118,7 @@ rm -f "$DIST/kernel.jsa"
 if [ "$CDS" = 1 ]; then
   say "Writing the class data archive"
   if java "${JVM_FLAGS[@]}" -XX:ArchiveClassesAtExit="$DIST/kernel.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off \
-       -Djava.security.manager=allow -cp "$CLASSPATH_ARG" diffusionkit.kernel.Main --warmup \
+       ${SECURITY_FLAGS[@]+"${SECURITY_FLAGS[@]}"} -cp "$CLASSPATH_ARG" diffusionkit.kernel.Main --warmup \
        >/dev/null 2>&1 && [ -s "$DIST/kernel.jsa" ]; then
     JVM_FLAGS+=(-XX:SharedArchiveFile="$DIST/kernel.jsa" -Xshare:auto)
   else
@@ -121,11 +133,11 @@ rm -rf "$SPEC"
 mkdir -p "$SPEC"
 # CPU: DJL never reaches for the network (the natives are in lib/). GPU: DJL must be free to fetch CUDA natives.
 if [ "$GPU" = 0 ]; then JVM_FLAGS+=(-Dai.djl.offline=true); fi
+JVM_FLAGS+=(${SECURITY_FLAGS[@]+"${SECURITY_FLAGS[@]}"})
 /usr/bin/env python3 - "$SPEC/kernel.json" "$DISPLAY_NAME" "$CLASSPATH_ARG" "${JVM_FLAGS[@]}" <<'PY'
 import json, sys
 out, display_name, classpath, *flags = sys.argv[1:]
-argv = ["java", *flags, "-Djava.security.manager=allow",
-        "-cp", classpath, "diffusionkit.kernel.Main", "{connection_file}"]
+argv = ["java", *flags, "-cp", classpath, "diffusionkit.kernel.Main", "{connection_file}"]
 spec = {
     "argv": argv,
     "display_name": display_name,

@@ -7,8 +7,15 @@ usage: /usr/bin/python3 kernel_session.py
 - heap_before_mb / heap_after_mb / rss_*: the kernel JVM's used heap (after System.gc) and RSS before and after
   50 runs of a cell that re-declares a variable holding a new 100 MB array
 - interrupted: an endless loop interrupted through KernelManager.interrupt_kernel, then the kernel answers
+- banner: the banner of the kernel_info reply
+- maven_central, maven_value, maven_dependency_jar: when KIT_MAVEN_REPO_LOCAL is set (KernelSessionTest points it at
+  a local repository without commons-rng), `%maven org.apache.commons:commons-rng-core:1.5` resolved online, a value
+  computed with the artifact, and the jar a class of its dependency (commons-rng-client-api) was loaded from
+
+Each cell is reported as [status, text/plain result, [errors], stdout + stderr text].
 """
 import json
+import os
 import threading
 import time
 
@@ -23,12 +30,15 @@ def run(kc, code, timeout=TIMEOUT):
                                    allow_stdin=False)
     result = None
     errors = []
+    text = ""
     for msg in outputs:
         if msg["msg_type"] == "execute_result":
             result = msg["content"]["data"].get("text/plain")
         elif msg["msg_type"] == "error":
             errors.append(msg["content"]["ename"] + ": " + msg["content"]["evalue"])
-    return reply["content"]["status"], result, errors
+        elif msg["msg_type"] == "stream":
+            text += msg["content"]["text"]
+    return reply["content"]["status"], result, errors, text
 
 
 def rss_mb(pid):
@@ -54,6 +64,14 @@ def main():
         pid = km.provisioner.process.pid
     except AttributeError:
         pid = km.kernel.pid
+
+    report["banner"] = kc.kernel_info(reply=True, timeout=TIMEOUT)["content"]["banner"]
+
+    if os.environ.get("KIT_MAVEN_REPO_LOCAL"):
+        report["maven_central"] = run(kc, "%maven org.apache.commons:commons-rng-core:1.5", timeout=600)
+        report["maven_value"] = run(kc, "new org.apache.commons.rng.core.source64.SplitMix64(42L).nextLong()")
+        report["maven_dependency_jar"] = run(kc, "org.apache.commons.rng.UniformRandomProvider.class"
+                                                 ".getProtectionDomain().getCodeSource().getLocation().getPath()")
 
     report["throw"] = run(kc, 'throw new RuntimeException("boom")')
     report["after_exception"] = run(kc, "21 * 2")

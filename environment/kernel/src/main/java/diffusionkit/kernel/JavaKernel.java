@@ -539,9 +539,7 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
         private final boolean debugger = false;
 
         KernelInfo(LanguageInfo language, String banner) {
-            super(Header.PROTOCOL_VERISON, "diffusion-kit-kernel",
-                    resourceVersion("META-INF/maven/io.github.diffusionkit/diffusion-kit-kernel/pom.properties",
-                            "version"), language, banner, List.of());
+            super(Header.PROTOCOL_VERISON, "diffusion-kit-kernel", kitVersion(), language, banner, List.of());
         }
     }
 
@@ -560,13 +558,18 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
     public String getBanner() {
         return "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"
                 + " | DJL " + resourceVersion("ai/djl/engine/api.properties", "djl_version")
-                + " | diffusion-kit "
-                + resourceVersion("META-INF/maven/io.github.diffusionkit/diffusion-kit-lib/pom.properties", "version")
+                + " | diffusion-kit " + kitVersion()
                 + "\n"
                 + "JShell kernel, IJava-compatible: display(), updateDisplay(), %maven, %jars, %classpath, %load";
     }
 
-    /** A version from a properties file on the class path, or "dev" when running from classes (tests, IDE). */
+    /** The version of the kit (and of this kernel, built with it): the one Maven wrote into kernel.properties. */
+    static String kitVersion() {
+        String version = resourceVersion("diffusionkit/kernel/kernel.properties", "version");
+        return version.startsWith("${") ? "dev" : version; // copied without Maven's filtering (an IDE build)
+    }
+
+    /** A version from a properties file on the class path, or "dev" when it is missing (an IDE build). */
     static String resourceVersion(String resource, String key) {
         try (InputStream in = ClassLoader.getSystemResourceAsStream(resource)) {
             if (in == null) {

@@ -14,13 +14,19 @@ import java.util.concurrent.TimeUnit;
  * Resolves {@code %maven group:artifact:version} to jars, with their dependencies.
  *
  * <p>When {@code mvn} is on the PATH it does the work (full Maven semantics, the user's settings and mirrors):
- * first offline from the local repository {@code ~/.m2}, then, if that fails, online. Without {@code mvn} only the
- * named jars themselves are taken from {@code ~/.m2}, and the message says so.
+ * first offline from the local repository, then, if that fails, online. Without {@code mvn} only the named jars
+ * themselves are taken from the local repository, and the message says so.
+ *
+ * <p>The local repository is {@code ~/.m2/repository}, or the folder named by the environment variable
+ * {@value #LOCAL_REPOSITORY_ENV} of the kernel process (passed to {@code mvn} as {@code -Dmaven.repo.local}; without
+ * it {@code mvn} uses its own setting, {@code ~/.m2/repository} unless {@code settings.xml} names another).
  */
 final class MavenResolver {
 
     /** The dependency plugin the root pom pins; it is in ~/.m2 after the kit's own build. */
     static final String DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1";
+    /** The environment variable that moves the local repository away from {@code ~/.m2/repository}. */
+    static final String LOCAL_REPOSITORY_ENV = "KIT_MAVEN_REPO_LOCAL";
     private static final long TIMEOUT_MIN = 10;
 
     private MavenResolver() {
@@ -86,9 +92,12 @@ final class MavenResolver {
         for (String c : coordinates) {
             coords.add(Coordinate.parse(c));
         }
+        String override = System.getenv(LOCAL_REPOSITORY_ENV);
+        Path repository = localRepository(override);
+        Path repoFlag = override == null || override.isBlank() ? null : repository; // null: mvn's own setting
         Optional<Path> mvn = findOnPath("mvn");
         if (mvn.isEmpty()) {
-            return localJarsOnly(coords, log);
+            return localJarsOnly(coords, repository, log);
         }
         Path dir = Files.createTempDirectory("kernel-maven");
         try {
@@ -105,14 +114,14 @@ final class MavenResolver {
             pom.append("</dependencies></project>");
             Files.writeString(dir.resolve("pom.xml"), pom, StandardCharsets.UTF_8);
             Path out = dir.resolve("classpath.txt");
-            String failure = runMaven(mvn.get(), dir, out, true);
+            String failure = runMaven(mvn.get(), dir, out, repoFlag, true);
             if (failure != null) {
-                log.println("%maven: not all in ~/.m2, resolving online...");
-                failure = runMaven(mvn.get(), dir, out, false);
+                log.println("%maven: not all in " + repository + ", resolving online...");
+                failure = runMaven(mvn.get(), dir, out, repoFlag, false);
             }
             if (failure != null) {
                 throw new IOException("%maven could not resolve " + coords + ": " + failure.strip()
-                        + "\nCheck the coordinates and that you are online (or put the jars in ~/.m2).");
+                        + "\nCheck the coordinates and that you are online (or put the jars in " + repository + ").");
             }
             List<Path> jars = new ArrayList<>();
             for (String entry : Files.readString(out).strip().split(File.pathSeparator)) {
@@ -126,8 +135,32 @@ final class MavenResolver {
         }
     }
 
-    private static String runMaven(Path mvn, Path dir, Path out, boolean offline) throws IOException {
+    /**
+     * The local repository: {@code ~/.m2/repository}, or the folder an environment variable names.
+     *
+     * @param override the value of {@value #LOCAL_REPOSITORY_ENV}, or {@code null}
+     * @return the folder, absolute
+     * @throws IllegalArgumentException when the override names something that is not a folder
+     */
+    static Path localRepository(String override) {
+        if (override == null || override.isBlank()) {
+            return Path.of(System.getProperty("user.home"), ".m2", "repository");
+        }
+        Path dir = Path.of(override).toAbsolutePath();
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new IllegalArgumentException(LOCAL_REPOSITORY_ENV + "=" + override + " is not a folder: set it to"
+                    + " the folder %maven should use as its local Maven repository, or unset it for ~/.m2/repository");
+        }
+        return dir;
+    }
+
+    /** Runs mvn's build-classpath; {@code repository} is the local repository, or {@code null} for mvn's own. */
+    private static String runMaven(Path mvn, Path dir, Path out, Path repository, boolean offline)
+            throws IOException {
         List<String> cmd = new ArrayList<>(List.of(mvn.toString(), "-q", "-B"));
+        if (repository != null) {
+            cmd.add("-Dmaven.repo.local=" + repository);
+        }
         if (offline) {
             cmd.add("-o");
         }
@@ -149,8 +182,8 @@ final class MavenResolver {
         return process.exitValue() == 0 && Files.exists(out) ? null : new String(output, StandardCharsets.UTF_8);
     }
 
-    private static List<Path> localJarsOnly(List<Coordinate> coords, java.io.PrintStream log) throws IOException {
-        Path repository = Path.of(System.getProperty("user.home"), ".m2", "repository");
+    private static List<Path> localJarsOnly(List<Coordinate> coords, Path repository, java.io.PrintStream log)
+            throws IOException {
         List<Path> jars = new ArrayList<>();
         for (Coordinate c : coords) {
             Path jar = c.localJar(repository);

@@ -22,9 +22,21 @@ final class Jupyter {
     /** The interpreter with Jupyter's modules: Debian's, not the first python3 on the PATH. */
     static final String PYTHON = System.getenv().getOrDefault("KERNEL_TEST_PYTHON", "/usr/bin/python3");
 
-    /** The same flags as environment/install-kernel.sh writes into kernel.json. */
-    static final List<String> JVM_FLAGS = List.of("-XX:+UseSerialGC", "-Djava.security.manager=allow",
-            "-Dai.djl.offline=true");
+    /** The same flags as environment/install-kernel.sh writes into kernel.json for this Java version. */
+    static final List<String> JVM_FLAGS = jvmFlags(Runtime.version().feature());
+
+    /**
+     * The kernel's flags for a Java feature version: {@code -Djava.security.manager=allow} (the System.exit guard)
+     * only on Java 17 to 23, because from Java 24 on the flag stops the JVM at start-up.
+     */
+    static List<String> jvmFlags(int javaFeature) {
+        List<String> flags = new ArrayList<>(List.of("-XX:+UseSerialGC"));
+        if (javaFeature <= 23) {
+            flags.add("-Djava.security.manager=allow");
+        }
+        flags.add("-Dai.djl.offline=true");
+        return List.copyOf(flags);
+    }
 
     final Path workDir = Path.of(System.getProperty("kernel.workDir", "target/kernel-tests"));
     final Path pythonDir = Path.of(System.getProperty("kernel.pythonDir", "src/test/python"));
@@ -78,12 +90,19 @@ final class Jupyter {
 
     /** Runs a script from src/test/python (or {@code -c}/{@code -m} arguments) with this kernelspec first. */
     Run python(List<String> args, long timeoutSeconds) throws IOException, InterruptedException {
+        return python(args, timeoutSeconds, java.util.Map.of());
+    }
+
+    /** As {@link #python(List, long)}, with extra environment variables (the kernels it starts inherit them). */
+    Run python(List<String> args, long timeoutSeconds, java.util.Map<String, String> env)
+            throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(PYTHON);
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(pythonDir.toFile()).redirectErrorStream(true);
         pb.environment().put("JUPYTER_PATH", jupyterPath.toAbsolutePath().toString());
         pb.environment().put("PYTHONDONTWRITEBYTECODE", "1");
+        pb.environment().putAll(env);
         Process process;
         try {
             process = pb.start();

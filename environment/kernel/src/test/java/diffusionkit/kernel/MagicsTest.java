@@ -93,4 +93,16 @@ class MagicsTest {
                 () -> magics.run("%maven just-a-name", System.out));
         assertTrue(coordinate.getMessage().contains("group:artifact:version"), coordinate.getMessage());
     }
+
+    @Test
+    void mavenLocalRepositoryIsM2UnlessTheVariableNamesAFolder(@TempDir Path dir) throws Exception {
+        assertEquals(Path.of(System.getProperty("user.home"), ".m2", "repository"),
+                MavenResolver.localRepository(null));
+        assertEquals(dir.resolve("repo"), MavenResolver.localRepository(dir.resolve("repo").toString()));
+        Path file = Files.writeString(dir.resolve("not-a-folder"), "");
+        Exception ex = assertThrows(IllegalArgumentException.class,
+                () -> MavenResolver.localRepository(file.toString()));
+        assertTrue(ex.getMessage().startsWith("KIT_MAVEN_REPO_LOCAL=" + file + " is not a folder: set it to"),
+                ex.getMessage());
+    }
 }

@@ -1,6 +1,7 @@
 package diffusionkit.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,15 +30,54 @@ import org.junit.jupiter.api.Test;
 class NotebookExecutionTest {
 
     private static JsonArray cells;
+    private static Path extra;
+
+    /**
+     * Compiles {@code kittest.FromJar} into {@code dir/jars/extra.jar} and {@code kittest.FromFolder} into
+     * {@code dir/classes}: classes that exist nowhere else, for the {@code %jars} and {@code %classpath} cells.
+     */
+    static Path buildExtraClasses(Path dir) throws Exception {
+        if (Files.exists(dir)) {
+            try (var walk = Files.walk(dir)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        Path src = Files.createDirectories(dir.resolve("src/kittest"));
+        Files.writeString(src.resolve("FromJar.java"), "package kittest;\n"
+                + "public class FromJar { public static String greet(String who) { return \"hello \" + who"
+                + " + \" from a jar\"; } }\n");
+        Files.writeString(src.resolve("FromFolder.java"), "package kittest;\n"
+                + "public class FromFolder { private final int n; public FromFolder(int n) { this.n = n; }"
+                + " public int times(int k) { return n * k; } }\n");
+        Path jarClasses = Files.createDirectories(dir.resolve("jar-classes"));
+        Path classes = Files.createDirectories(dir.resolve("classes"));
+        javax.tools.JavaCompiler javac = javax.tools.ToolProvider.getSystemJavaCompiler();
+        assertEquals(0, javac.run(null, null, null, "--release", "17", "-d", jarClasses.toString(),
+                src.resolve("FromJar.java").toString()), "javac FromJar.java");
+        assertEquals(0, javac.run(null, null, null, "--release", "17", "-d", classes.toString(),
+                src.resolve("FromFolder.java").toString()), "javac FromFolder.java");
+        Path jar = Files.createDirectories(dir.resolve("jars")).resolve("extra.jar");
+        java.util.jar.Manifest manifest = new java.util.jar.Manifest();
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+        try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar), manifest)) {
+            out.putNextEntry(new java.util.jar.JarEntry("kittest/FromJar.class"));
+            out.write(Files.readAllBytes(jarClasses.resolve("kittest/FromJar.class")));
+            out.closeEntry();
+        }
+        return dir;
+    }
 
     @BeforeAll
     static void execute() throws Exception {
         Jupyter jupyter = new Jupyter();
         // %maven fetches a jar that is in ~/.m2 (the tests use it) but not on the kernel's class path
         String junitVersion = org.junit.jupiter.api.Test.class.getPackage().getImplementationVersion();
+        // %jars and %classpath add a jar and a classes folder that this test compiles now
+        extra = buildExtraClasses(jupyter.workDir.resolve("extra").toAbsolutePath());
         Path source = jupyter.workDir.resolve("kernel-test.ipynb").toAbsolutePath();
         Files.writeString(source, Files.readString(Path.of("src/test/resources/kernel/kernel-test.ipynb"))
-                .replace("@JUNIT_VERSION@", junitVersion));
+                .replace("@JUNIT_VERSION@", junitVersion)
+                .replace("@EXTRA@", extra.toString()));
         Path executed = jupyter.workDir.resolve("kernel-test.executed.ipynb").toAbsolutePath();
         Files.deleteIfExists(executed);
         Jupyter.Run run = jupyter.python(List.of("run_notebook.py", source.toString(), executed.toString()), 400);
@@ -135,6 +175,40 @@ class NotebookExecutionTest {
     @Test
     void mavenMagicAddsAJarWithItsDependencies() {
         assertEquals("Assertions", text(only("maven", "execute_result").getAsJsonObject("data").get("text/plain")));
+    }
+
+    @Test
+    void mavenMagicBringsTheTransitiveDependencies() throws Exception {
+        // junit-jupiter-api with opentest4j, junit-platform-commons and apiguardian-api, all from the local repository
+        assertEquals("%maven: added 4 jar(s) for org.junit.jupiter:junit-jupiter-api:"
+                        + org.junit.jupiter.api.Test.class.getPackage().getImplementationVersion() + "\n",
+                text(only("maven", "stream").get("text")));
+        String kernelClasspath = Files.readString(Path.of(System.getProperty("kernel.classpathFile",
+                "target/kernel-runtime.classpath")));
+        assertFalse(kernelClasspath.contains("opentest4j"), "opentest4j must come from %maven, not the kernel");
+        // the same opentest4j jar as this test's own class path (both resolved by Maven from the local repository)
+        String jar = Path.of(org.opentest4j.AssertionFailedError.class.getProtectionDomain().getCodeSource()
+                .getLocation().toURI()).getFileName().toString();
+        assertEquals("1/2 from " + jar, result("maven-dependency"));
+    }
+
+    @Test
+    void jarsMagicAddsAJarForTheNextCell() {
+        assertEquals("%jars: added 1 path(s)\n", text(only("jars", "stream").get("text")));
+        assertEquals("hello cell from a jar @ extra.jar", result("jars-use"));
+    }
+
+    @Test
+    void classpathMagicAddsAClassesFolderForTheNextCell() {
+        assertEquals("%classpath: added 1 path(s)\n", text(only("classpath", "stream").get("text")));
+        assertEquals("42 @ classes", result("classpath-use"));
+        List<String> listed = List.of(result("classpath-list").split("\n"));
+        assertTrue(listed.contains(extra.resolve("jars/extra.jar").toString()), "%classpath lists the jar: " + listed);
+        assertTrue(listed.contains(extra.resolve("classes").toString()), "%classpath lists the folder: " + listed);
+    }
+
+    private static String result(String id) {
+        return text(only(id, "execute_result").getAsJsonObject("data").get("text/plain"));
     }
 
     @Test
