@@ -228,7 +228,8 @@ public final class DemoServer implements AutoCloseable {
             try {
                 q.put(URLDecoder.decode(k, StandardCharsets.UTF_8), URLDecoder.decode(v, StandardCharsets.UTF_8));
             } catch (IllegalArgumentException e) {
-                throw new DemoRequest.BadRequest("the query string is not URL-encoded properly near '" + part + "'.");
+                throw new DemoRequest.BadRequest("the query string is not URL-encoded properly near '" + part
+                        + "': write '%' as %25 and other special characters as %XX (two hex digits).");
             }
         }
         return q;

@@ -7,6 +7,10 @@ import org.junit.jupiter.api.Test;
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -87,7 +91,12 @@ class DemoServerTest {
                     {"steps=0", "steps 0 is out of range"},
                     {"steps=101", "steps 101 is out of range"},
                     {"steps=2.5", "steps '2.5' is not a whole number"},
+                    {"steps=abc", "steps 'abc' is not a whole number: use 1 to 100"},
+                    {"steps=99999999999", "steps 99999999999 is out of range: use 1 to 100"},
                     {"seed=abc", "seed 'abc' is not a whole number"},
+                    {"seed=99999999999999999999", "seed 99999999999999999999 is out of range: use a whole number from"},
+                    {"seed=4.5", "seed '4.5' is not a whole number"},
+                    {"color=%FF%FE", "is not a colour"},       // bytes that are no UTF-8 decode to U+FFFD
             };
             for (String[] c : cases) {
                 HttpResponse<byte[]> r = get(s, "/api/generate?" + c[0]);
@@ -172,6 +181,37 @@ class DemoServerTest {
             assertEquals("#55FFAA", info.getAsJsonObject("defaults").get("color").getAsString());
             assertEquals(3.0, info.getAsJsonObject("defaults").get("scale").getAsDouble());
             assertEquals("[[\"#BB2266\",3],[\"#44CCAA\",5]]", info.get("examples").toString());
+        }
+    }
+
+    /** The page's encoding cannot produce it, but a hand-written URL can: a 400, and the server stays up. */
+    @Test
+    void malformedPercentEncodingIsA400() throws Exception {
+        try (DemoServer s = new DemoServer(painter(0), "test", DemoServer.loopback(0), 1).start()) {
+            // the JDK's HTTP server refuses a request line that is no URI before the demo sees it
+            for (String q : new String[] {"color=%zz", "color=%", "seed=%4"}) {
+                String answer = raw(s, "GET /api/generate?" + q + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+                assertTrue(answer.startsWith("HTTP/1.1 400"), q + " -> " + answer);
+            }
+            assertEquals(0, s.served());
+            assertEquals(200, get(s, "/api/generate?steps=2").statusCode());
+        }
+        // the demo's own decoder says what is wrong and how to write it
+        DemoRequest.BadRequest e = assertThrows(DemoRequest.BadRequest.class, () -> DemoServer.query("color=%zz&scale=3"));
+        assertEquals("the query string is not URL-encoded properly near 'color=%zz': write '%' as %25 and other"
+                + " special characters as %XX (two hex digits).", e.getMessage());
+        assertEquals("#55FFAA", DemoServer.query("color=%2355ffaa&scale=3").get("color").toUpperCase());
+    }
+
+    /** Sends {@code request} as is and returns the whole answer. */
+    static String raw(DemoServer s, String request) throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", s.port())) {
+            socket.setSoTimeout(30_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(request.getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            InputStream in = socket.getInputStream();
+            return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
         }
     }
 }
