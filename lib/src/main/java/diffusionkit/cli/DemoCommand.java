@@ -4,10 +4,17 @@ import diffusionkit.demo.ColorGuidedGenerator;
 import diffusionkit.demo.DemoServer;
 import diffusionkit.pipelines.DiffusionPipeline;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -16,6 +23,9 @@ import java.util.concurrent.CountDownLatch;
         description = {"Serve the colour-guidance web demo (the course's Gradio demo): a colour picker and a guidance",
                 "scale produce a colour-guided image. Example: ./kit demo --port 7860, then open http://127.0.0.1:7860/"})
 final class DemoCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = {"--model"}, description = "a diffusers folder (pipeline or bare UNet) or a kit model name"
             + " (default: ${DEFAULT-VALUE})")
@@ -35,29 +45,69 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = {"--display-size"}, description = "enlarge images to about this many pixels (default: ${DEFAULT-VALUE})")
     int displaySize = 256;
 
+    /** A started demo: the server and the model it serves. Closing it stops the server, then frees the model. */
+    record Running(DemoServer server, DiffusionPipeline pipeline) implements AutoCloseable {
+        @Override
+        public void close() {
+            server.close();     // waits for a running generation to stop before the model is freed
+            pipeline.close();
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("--port " + port + " is not a port: use 0 to 65535");
-        }
-        if (queue < 0) {
-            throw new IllegalArgumentException("--queue must be 0 or more, got " + queue);
-        }
-        InetAddress addr = InetAddress.getByName(bind);
-        if (!addr.isLoopbackAddress()) {
-            System.err.println("warning: --bind " + bind + " makes the demo reachable from other machines");
-        }
-        DiffusionPipeline pipeline = DiffusionPipeline.fromPretrained(KitModels.resolve(model, "--model"));
-        DemoServer server = new DemoServer(new ColorGuidedGenerator(pipeline, displaySize), model,
-                new InetSocketAddress(addr, port), queue).start();
-        System.out.println("diffusion-kit demo: " + server.url() + "  (model " + model + "; Ctrl-C to stop)");
+        Running demo = start();
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            pipeline.close();
+            demo.close();
             stop.countDown();
         }));
         stop.await();
         return 0;
+    }
+
+    /** Checks the options, loads the model and starts the server; prints its address (and a warning off loopback). */
+    Running start() throws Exception {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("--port " + port + " is not a port: use 0 to 65535 (0: any free one)");
+        }
+        if (queue < 0) {
+            throw new IllegalArgumentException("--queue must be 0 or more, got " + queue);
+        }
+        if (displaySize < 1 || displaySize > 2048) {
+            throw new IllegalArgumentException("--display-size " + displaySize + " is out of range: use 1 to 2048");
+        }
+        InetAddress addr;
+        try {
+            addr = InetAddress.getByName(bind);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("--bind '" + bind + "' is not an address of this machine: leave it out"
+                    + " (127.0.0.1, this machine only) or give one of this machine's addresses", e);
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        if (!addr.isLoopbackAddress()) {
+            err.println("warning: --bind " + bind + " makes the demo reachable from other machines"
+                    + " (anyone who can reach this port can make the server generate images)");
+            err.flush();
+        }
+        Path folder = KitModels.resolve(model, "--model");
+        String name = folder.toAbsolutePath().normalize().getFileName().toString();
+        DiffusionPipeline pipeline = DiffusionPipeline.fromPretrained(folder);
+        DemoServer server;
+        try {
+            server = new DemoServer(new ColorGuidedGenerator(pipeline, displaySize), name,
+                    new InetSocketAddress(addr, port), queue).start();
+        } catch (IOException e) {
+            pipeline.close();
+            if (e instanceof BindException) {
+                throw new IllegalArgumentException("cannot listen on " + bind + ":" + port + " (" + e.getMessage()
+                        + "): pick another --port (0: any free one), or an address of this machine for --bind", e);
+            }
+            throw e;
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("diffusion-kit demo: " + server.url() + "  (model " + name + "; Ctrl-C to stop)");
+        out.flush();
+        return new Running(server, pipeline);
     }
 }

@@ -2,6 +2,7 @@ package diffusionkit.demo;
 
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * One validated generation request of the web demo: a target colour, a guidance scale, a number of DDIM steps and
@@ -23,6 +24,8 @@ public record DemoRequest(String color, float[] rgb, float scale, int steps, lon
     public static final float MAX_SCALE = 30f;
     public static final int MIN_STEPS = 1;
     public static final int MAX_STEPS = 100;
+
+    private static final Pattern WHOLE = Pattern.compile("[+-]?[0-9]+");
 
     /** A request input the server refuses with HTTP 400. */
     public static final class BadRequest extends IllegalArgumentException {
@@ -49,6 +52,9 @@ public record DemoRequest(String color, float[] rgb, float scale, int steps, lon
             try {
                 steps = Integer.parseInt(s.trim());
             } catch (NumberFormatException e) {
+                if (WHOLE.matcher(s.trim()).matches()) {     // digits, but more than an int holds
+                    throw new BadRequest("steps " + s.trim() + " is out of range: use " + MIN_STEPS + " to " + MAX_STEPS + ".");
+                }
                 throw new BadRequest("steps '" + s + "' is not a whole number: use " + MIN_STEPS + " to " + MAX_STEPS + ".");
             }
             if (steps < MIN_STEPS || steps > MAX_STEPS) {
@@ -63,6 +69,10 @@ public record DemoRequest(String color, float[] rgb, float scale, int steps, lon
             try {
                 seed = Long.parseLong(sd.trim());
             } catch (NumberFormatException e) {
+                if (WHOLE.matcher(sd.trim()).matches()) {    // digits, but more than a long holds
+                    throw new BadRequest("seed " + sd.trim() + " is out of range: use a whole number from "
+                            + Long.MIN_VALUE + " to " + Long.MAX_VALUE + ", such as 0 or 42.");
+                }
                 throw new BadRequest("seed '" + sd + "' is not a whole number: use an integer such as 0 or 42.");
             }
         }

@@ -15,13 +15,20 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -30,23 +37,37 @@ import java.util.concurrent.atomic.AtomicLong;
  * a colour-guided image. The page ({@code GET /}) is one client of a small HTTP API:
  * <ul>
  *   <li>{@code GET /api/generate?color=55FFAA&scale=3&steps=40&seed=0} → {@code image/png}; 400 with
- *       {@code {"error": ...}} for bad input; 503 with {@code {"error": "busy ..."}} when the queue is full.</li>
+ *       {@code {"error": ...}} for bad input; 503 with {@code {"error": "busy ..."}} and {@code Retry-After} when
+ *       the queue is full; 503 with {@code {"error": "timed out ..."}} when no image is ready within the
+ *       generation timeout; 405 for any method but GET (HEAD too: it would generate an image to throw away).</li>
  *   <li>{@code GET /api/status} → {@code {"running": bool, "waiting": n, "step": k, "steps": n, "served": n}}.</li>
- *   <li>{@code GET /api/info} → the model, the defaults, the limits and the course's two examples.</li>
+ *   <li>{@code GET /api/info} → the model's name (a folder name, never a server path), the defaults, the limits
+ *       and the course's two examples.</li>
  * </ul>
  * Generation runs on one worker thread (one model, one image at a time); at most {@code queueCapacity} more
- * requests wait, further ones are told the server is busy. Request data never reaches the file system. The server
- * binds to the loopback address unless another one is given explicitly.
+ * requests wait, further ones are told the server is busy. A request that times out, or a server that closes, stops
+ * its generation at the next step (the generator's progress callback throws), so the worker frees its arrays and
+ * turns to the next request. HTTP exchanges are handled by a fixed pool of threads with a bounded queue
+ * ({@value #HANDLER_QUEUE} exchanges; past that the connection is closed), so memory stays bounded under a flood.
+ * Request data never reaches the file system. The server binds to the loopback address unless another one is
+ * given explicitly.
  */
 public final class DemoServer implements AutoCloseable {
+
+    /** How long a request waits for its image (queue and generation) by default. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(2);
+
+    /** HTTP exchanges that may wait for a handler thread. */
+    static final int HANDLER_QUEUE = 64;
 
     private static final Gson GSON = new Gson();
 
     private final ImageGenerator generator;
     private final String modelName;
+    private final Duration timeout;
     private final HttpServer http;
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> daemon(r, "demo-generate"));
-    private final ExecutorService handlers;
+    private final ThreadPoolExecutor handlers;
     private final Semaphore slots;
     private final int queueCapacity;
     private final AtomicInteger waiting = new AtomicInteger();
@@ -54,25 +75,49 @@ public final class DemoServer implements AutoCloseable {
     private final AtomicInteger steps = new AtomicInteger();
     private final AtomicLong served = new AtomicLong();
     private final AtomicLong busyAnswers = new AtomicLong();
+    private final AtomicLong timeouts = new AtomicLong();
     private volatile boolean running;
+    private volatile boolean closing;
     private final byte[] page;
 
     /**
-     * A server for {@code generator}, not yet started.
+     * A server for {@code generator} with the {@link #DEFAULT_TIMEOUT}, not yet started.
      *
+     * @param modelName shown on the page; a path is shown as its last folder name only
      * @param address where to listen; use {@link #loopback(int)} unless the demo should be reachable from elsewhere
      * @param queueCapacity how many requests may wait while one is generated
      */
     public DemoServer(ImageGenerator generator, String modelName, InetSocketAddress address, int queueCapacity)
             throws IOException {
+        this(generator, modelName, address, queueCapacity, DEFAULT_TIMEOUT);
+    }
+
+    /**
+     * A server for {@code generator}, not yet started.
+     *
+     * @param modelName shown on the page; a path is shown as its last folder name only
+     * @param address where to listen; use {@link #loopback(int)} unless the demo should be reachable from elsewhere
+     * @param queueCapacity how many requests may wait while one is generated
+     * @param timeout how long a request waits for its image, queue included; then it is answered 503 "timed out"
+     *     and its generation is stopped at the next step
+     */
+    public DemoServer(ImageGenerator generator, String modelName, InetSocketAddress address, int queueCapacity,
+            Duration timeout) throws IOException {
         if (queueCapacity < 0) {
             throw new IllegalArgumentException("queue capacity must be >= 0, got " + queueCapacity);
         }
+        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("timeout must be positive, got " + timeout);
+        }
         this.generator = generator;
-        this.modelName = modelName;
+        this.modelName = displayName(modelName);
         this.queueCapacity = queueCapacity;
+        this.timeout = timeout;
         this.slots = new Semaphore(1 + queueCapacity);
-        this.handlers = Executors.newFixedThreadPool(queueCapacity + 5, r -> daemon(r, "demo-http"));
+        // threads: one per request that may hold a slot (they wait for their image) plus a few for quick answers
+        int threads = queueCapacity + 5;
+        this.handlers = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS,
+                new ArrayBlockingQueue<>(HANDLER_QUEUE), r -> daemon(r, "demo-http"));
         try (InputStream in = DemoServer.class.getResourceAsStream("/diffusionkit/demo/index.html")) {
             this.page = in.readAllBytes();
         }
@@ -97,9 +142,19 @@ public final class DemoServer implements AutoCloseable {
         return http.getAddress().getPort();
     }
 
+    /** The address the server listens on. */
+    public InetSocketAddress address() {
+        return http.getAddress();
+    }
+
     /** The page's address. */
     public String url() {
         return "http://" + http.getAddress().getAddress().getHostAddress() + ":" + port() + "/";
+    }
+
+    /** The model's name as the page shows it. */
+    public String modelName() {
+        return modelName;
     }
 
     /** Images served so far. */
@@ -112,29 +167,62 @@ public final class DemoServer implements AutoCloseable {
         return busyAnswers.get();
     }
 
+    /** Requests answered "timed out" so far. */
+    public long timeouts() {
+        return timeouts.get();
+    }
+
+    /** Whether an image is being generated now. */
+    public boolean isGenerating() {
+        return running;
+    }
+
+    /**
+     * Stops serving, stops a running generation at its next step and waits (up to 30 s) for the worker to finish,
+     * so that the caller may close the model afterwards.
+     */
     @Override
     public void close() {
+        closing = true;
         http.stop(0);
         worker.shutdownNow();
         handlers.shutdownNow();
+        try {
+            worker.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
-    private void handle(HttpExchange ex) throws IOException {
+    private void handle(HttpExchange ex) {
         try (ex) {
-            String path = ex.getRequestURI().getPath();
-            if (!ex.getRequestMethod().equals("GET") && !ex.getRequestMethod().equals("HEAD")) {
-                json(ex, 405, error("only GET is served"));
-                return;
+            try {
+                route(ex);
+            } catch (RuntimeException e) {
+                // a bug, not the client's fault: answer 500 (this fails if the headers were sent already)
+                json(ex, 500, error("internal error: " + e));
             }
-            switch (path) {
-                case "/", "/index.html" -> send(ex, 200, "text/html; charset=utf-8", page);
-                case "/api/info" -> json(ex, 200, info());
-                case "/api/status" -> json(ex, 200, status());
-                case "/api/generate" -> generate(ex);
-                default -> json(ex, 404, error("no such page: " + path + " (the demo serves /, /api/generate, /api/status, /api/info)"));
-            }
-        } catch (RuntimeException e) {
-            // the exchange is closed; nothing else can be sent
+        } catch (IOException | RuntimeException e) {
+            // the client is gone, or the answer had started: nothing more can be sent
+        }
+    }
+
+    private void route(HttpExchange ex) throws IOException {
+        String path = ex.getRequestURI().getPath();
+        String method = ex.getRequestMethod();
+        boolean head = method.equals("HEAD");
+        if (!method.equals("GET") && !head || head && path.equals("/api/generate")) {
+            ex.getResponseHeaders().set("Allow", path.equals("/api/generate") ? "GET" : "GET, HEAD");
+            json(ex, 405, error(method + " is not served here: use GET"
+                    + (head ? " (a HEAD request would generate an image only to throw it away)" : "")));
+            return;
+        }
+        switch (path) {
+            case "/", "/index.html" -> send(ex, 200, "text/html; charset=utf-8", page);
+            case "/api/info" -> json(ex, 200, info());
+            case "/api/status" -> json(ex, 200, status());
+            case "/api/generate" -> generate(ex);
+            default -> json(ex, 404, error("no such page: " + path + " (the demo serves /, /api/generate, /api/status, /api/info)"));
         }
     }
 
@@ -146,42 +234,79 @@ public final class DemoServer implements AutoCloseable {
             json(ex, 400, error(e.getMessage()));
             return;
         }
-        if (!slots.tryAcquire()) {
+        if (closing || !slots.tryAcquire()) {
             busyAnswers.incrementAndGet();
             ex.getResponseHeaders().add("Retry-After", "5");
-            json(ex, 503, error("busy: one image is being generated and " + queueCapacity
-                    + " more are waiting; try again in a few seconds"));
+            json(ex, 503, error(closing ? "busy: the server is shutting down"
+                    : queueCapacity == 0 ? "busy: an image is being generated; try again in a few seconds"
+                    : "busy: one image is being generated and " + queueCapacity
+                            + " more are waiting; try again in a few seconds"));
             return;
         }
         waiting.incrementAndGet();
+        AtomicBoolean claimed = new AtomicBoolean();     // set once: by the worker (started) or the handler (gave up)
+        AtomicBoolean cancelled = new AtomicBoolean();
+        long t0 = System.nanoTime();
+        Future<BufferedImage> f;
         try {
-            long t0 = System.nanoTime();
-            Future<BufferedImage> f = worker.submit(() -> {
+            f = worker.submit(() -> {
+                if (!claimed.compareAndSet(false, true)) {
+                    return null;                         // the request timed out while waiting; its slot is free
+                }
                 waiting.decrementAndGet();
                 running = true;
                 step.set(0);
                 steps.set(req.steps());
                 try {
-                    return generator.generate(req, step::set);
+                    return generator.generate(req, k -> {
+                        if (cancelled.get() || closing) {
+                            throw new CancellationException(closing ? "the server is shutting down"
+                                    : "the request timed out");
+                        }
+                        step.set(k);
+                    });
                 } finally {
                     running = false;
+                    slots.release();
                 }
             });
-            BufferedImage img = f.get();
+        } catch (RuntimeException e) {                   // the worker was shut down
+            waiting.decrementAndGet();
+            slots.release();
+            json(ex, 503, error("busy: the server is shutting down"));
+            return;
+        }
+        try {
+            BufferedImage img = f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             ByteArrayOutputStream png = new ByteArrayOutputStream();
             ImageIO.write(img, "png", png);
             served.incrementAndGet();
             ex.getResponseHeaders().add("X-Generation-Ms", Long.toString((System.nanoTime() - t0) / 1_000_000));
             ex.getResponseHeaders().add("Cache-Control", "no-store");
             send(ex, 200, "image/png", png.toByteArray());
+        } catch (TimeoutException e) {
+            cancelled.set(true);
+            if (claimed.compareAndSet(false, true)) {    // never started: take it out of the queue ourselves
+                waiting.decrementAndGet();
+                slots.release();
+            }
+            timeouts.incrementAndGet();
+            ex.getResponseHeaders().add("Retry-After", "5");
+            json(ex, 503, error("timed out: no image after " + seconds(timeout) + " (the server is slow or has"
+                    + " many requests); the generation was stopped. Try fewer steps, or again later."));
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
-            json(ex, 500, error("generation failed: " + (c.getMessage() != null ? c.getMessage() : c.toString())));
+            if (c instanceof CancellationException) {
+                json(ex, 503, error("busy: " + c.getMessage()));
+            } else {
+                json(ex, 500, error("generation failed: " + (c.getMessage() != null ? c.getMessage() : c.toString())));
+            }
+        } catch (CancellationException e) {
+            json(ex, 503, error("busy: the server is shutting down"));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            json(ex, 503, error("the server is shutting down"));
-        } finally {
-            slots.release();
+            cancelled.set(true);
+            json(ex, 503, error("busy: the server is shutting down"));
         }
     }
 
@@ -200,6 +325,7 @@ public final class DemoServer implements AutoCloseable {
         l.addProperty("minSteps", DemoRequest.MIN_STEPS);
         l.addProperty("maxSteps", DemoRequest.MAX_STEPS);
         l.addProperty("queue", queueCapacity);
+        l.addProperty("timeoutSeconds", timeout.toSeconds());
         o.add("limits", l);
         o.add("examples", GSON.toJsonTree(new Object[][] {{"#BB2266", 3}, {"#44CCAA", 5}}));
         return o;
@@ -215,6 +341,19 @@ public final class DemoServer implements AutoCloseable {
         return o;
     }
 
+    /**
+     * The name to show for a model: its last path element when {@code name} is a path (a server's folder layout is
+     * nobody's business), else {@code name} itself.
+     */
+    static String displayName(String name) {
+        if (name == null || name.isBlank()) {
+            return "unnamed model";
+        }
+        String s = name.strip().replaceAll("[/\\\\]+$", "");
+        int cut = Math.max(s.lastIndexOf('/'), s.lastIndexOf('\\'));
+        return s.isEmpty() ? "unnamed model" : s.substring(cut + 1);
+    }
+
     /** The query string's parameters, URL-decoded; the last value of a repeated key wins. */
     static Map<String, String> query(String raw) {
         Map<String, String> q = new LinkedHashMap<>();
@@ -228,10 +367,15 @@ public final class DemoServer implements AutoCloseable {
             try {
                 q.put(URLDecoder.decode(k, StandardCharsets.UTF_8), URLDecoder.decode(v, StandardCharsets.UTF_8));
             } catch (IllegalArgumentException e) {
-                throw new DemoRequest.BadRequest("the query string is not URL-encoded properly near '" + part + "'.");
+                throw new DemoRequest.BadRequest("the query string is not URL-encoded properly near '" + part
+                        + "': write '%' as %25 and other special characters as %XX (two hex digits).");
             }
         }
         return q;
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
     }
 
     private static JsonObject error(String message) {

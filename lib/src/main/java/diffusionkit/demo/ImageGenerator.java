@@ -10,7 +10,9 @@ public interface ImageGenerator {
     /**
      * Makes one image for {@code request}.
      *
-     * @param progress told the number of steps done so far, as they are done
+     * @param progress told the number of steps done so far, as they are done; it throws (an unchecked
+     *     {@link java.util.concurrent.CancellationException}) when the server no longer wants the image (the request
+     *     timed out, or the server is closing): let it propagate, freeing what the generation holds
      */
     BufferedImage generate(DemoRequest request, IntConsumer progress) throws Exception;
 }

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -36,7 +37,7 @@ class DemoBrowserTest {
                 // pick the colour with the page's colour picker (a native dialog: set its value as the dialog would)
                 d.executeScript("const c = document.getElementById('color'); c.value = arguments[0];"
                         + "c.dispatchEvent(new Event('input', {bubbles: true}));", TARGET.toLowerCase());
-                assertEquals(TARGET, d.findElement(By.id("colorText")).getAttribute("value"));
+                assertEquals(TARGET, d.findElement(By.id("colorText")).getDomProperty("value"));
                 setField(d, "steps", "40");
                 setField(d, "seed", "3");
                 double[] unguided = generate(d, "0");
@@ -74,6 +75,104 @@ class DemoBrowserTest {
         }
     }
 
+    /** The page opens with the course's defaults: #55FFAA, scale 3 on a 0-30 slider, 40 steps, seed 0. */
+    @Test
+    void thePageOpensWithTheCoursesDefaults() throws Exception {
+        try (DemoServer server = new DemoServer(DemoServerTest.painter(0), "emoji-base", DemoServer.loopback(0), 1).start()) {
+            ChromeDriver d = Browser.start();
+            try {
+                d.get(server.url());
+                assertEquals(DemoRequest.DEFAULT_COLOR.toLowerCase(), value(d, "color"));
+                assertEquals("#55FFAA", value(d, "colorText"));
+                assertEquals(DemoRequest.DEFAULT_COLOR, value(d, "colorText"));
+                WebElement scale = d.findElement(By.id("scale"));
+                assertEquals("range", scale.getDomProperty("type"));
+                assertEquals("0", scale.getDomProperty("min"));
+                assertEquals("30", scale.getDomProperty("max"));
+                assertEquals("3", scale.getDomProperty("value"));
+                assertEquals((int) DemoRequest.MAX_SCALE, Integer.parseInt(scale.getDomProperty("max")));
+                assertEquals((int) DemoRequest.DEFAULT_SCALE, Integer.parseInt(scale.getDomProperty("value")));
+                assertEquals("3", d.findElement(By.id("scaleOut")).getText());
+                WebElement steps = d.findElement(By.id("steps"));
+                assertEquals(String.valueOf(DemoRequest.DEFAULT_STEPS), steps.getDomProperty("value"));
+                assertEquals(String.valueOf(DemoRequest.MIN_STEPS), steps.getDomProperty("min"));
+                assertEquals(String.valueOf(DemoRequest.MAX_STEPS), steps.getDomProperty("max"));
+                assertEquals(String.valueOf(DemoRequest.DEFAULT_SEED), value(d, "seed"));
+                assertTrue(d.findElement(By.id("generate")).isEnabled());
+                List<WebElement> presets = d.findElements(By.cssSelector("button.example"));
+                assertEquals(List.of("#BB2266/3", "#44CCAA/5"), presets.stream()
+                        .map(b -> b.getDomAttribute("data-color") + "/" + b.getDomAttribute("data-scale")).toList());
+                new WebDriverWait(d, Duration.ofSeconds(30)).until(x -> x.findElement(By.id("model")).getText().equals("emoji-base"));
+            } finally {
+                d.quit();
+            }
+        }
+    }
+
+    /**
+     * Clicking the preset "#44CCAA, 5" sets the colour field and the slider and asks for that image; while it is made
+     * the page shows "step k of n" and keeps Generate and the presets disabled (a second generate() sends nothing);
+     * then the new image appears.
+     */
+    @Test
+    void aPresetSetsColourAndScaleShowsProgressAndANewImage() throws Exception {
+        Gate gate = new Gate(2);
+        try (DemoServer server = new DemoServer(gate, "test", DemoServer.loopback(0), 2).start()) {
+            ChromeDriver d = Browser.start();
+            try {
+                d.get(server.url());
+                // count the page's generate requests
+                d.executeScript("window.generateRequests = 0; const f = window.fetch;"
+                        + "window.fetch = (u, o) => { if (String(u).startsWith('/api/generate')) window.generateRequests++;"
+                        + " return f(u, o); };");
+                String before = d.findElement(By.id("result")).getDomAttribute("data-done");
+                WebElement preset = d.findElement(By.cssSelector("button.example[data-color='#44CCAA']"));
+                preset.click();
+                assertEquals("#44CCAA", value(d, "colorText"));
+                assertEquals("#44ccaa", value(d, "color"));
+                assertEquals("5", value(d, "scale"));
+                assertEquals("5", d.findElement(By.id("scaleOut")).getText());
+                assertTrue(gate.awaitStarted(), "the preset's request reached the generator");
+                DemoRequest asked = gate.last.get();
+                assertEquals("#44CCAA", asked.color());
+                assertEquals(5f, asked.scale());
+                assertEquals(40, asked.steps());
+                // the generator holds at step 2 of 40: the page's poll shows it
+                new WebDriverWait(d, Duration.ofSeconds(30)).until(x ->
+                        x.findElement(By.id("status")).getText().equals("Generating… step 2 of 40"));
+                assertFalse(d.findElement(By.id("generate")).isEnabled(), "Generate is disabled while generating");
+                for (WebElement b : d.findElements(By.cssSelector("button.example"))) {
+                    assertFalse(b.isEnabled(), "presets are disabled while generating");
+                }
+                // a second generate() (as a double click or a script would) sends nothing and keeps the poll timer
+                assertEquals(Boolean.TRUE, d.executeScript("const t = timer; generate();"
+                        + " document.querySelector('button.example').click(); return t !== null && timer === t;"));
+                assertEquals(1L, d.executeScript("return window.generateRequests;"));
+                gate.open();
+                new WebDriverWait(d, Duration.ofSeconds(60)).until(x -> {
+                    String done = x.findElement(By.id("result")).getDomAttribute("data-done");
+                    return done != null && !done.equals(before) && (Boolean) d.executeScript(
+                            "const i = document.getElementById('result'); return i.complete && i.naturalWidth > 0;");
+                });
+                assertTrue(d.findElement(By.id("status")).getText().startsWith("Done in"));
+                assertEquals("", d.findElement(By.id("error")).getText());
+                assertTrue(d.findElement(By.id("generate")).isEnabled());
+                assertTrue(preset.isEnabled());
+                assertEquals(Boolean.TRUE, d.executeScript("return timer === null;"), "the poll timer was cleared");
+                double[] mean = meanColour(d);
+                assertArrayEquals(new double[] {0x44, 0xCC, 0xAA}, mean, 0.5, "the painted preset colour");
+            } finally {
+                d.quit();
+            }
+            assertEquals(1, server.served());
+            assertEquals(1, gate.calls.get());
+        }
+    }
+
+    private static String value(WebDriver d, String id) {
+        return d.findElement(By.id(id)).getDomProperty("value");
+    }
+
     private static void setField(WebDriver d, String id, String value) {
         var e = d.findElement(By.id(id));
         e.clear();
@@ -81,23 +180,28 @@ class DemoBrowserTest {
     }
 
     /** Sets the scale slider, clicks Generate, waits for the new image and returns its mean RGB (0..255). */
-    @SuppressWarnings("unchecked")
     private static double[] generate(ChromeDriver d, String scale) {
         JavascriptExecutor js = d;
         js.executeScript("const s = document.getElementById('scale'); s.value = arguments[0];"
                 + "s.dispatchEvent(new Event('input', {bubbles: true}));", scale);
-        String before = d.findElement(By.id("result")).getAttribute("data-done");
+        String before = d.findElement(By.id("result")).getDomAttribute("data-done");
         d.findElement(By.id("generate")).click();
         new WebDriverWait(d, Duration.ofSeconds(120)).until(x -> {
             if (!x.findElement(By.id("error")).getText().isEmpty()) {
                 return true;
             }
-            String done = x.findElement(By.id("result")).getAttribute("data-done");
+            String done = x.findElement(By.id("result")).getDomAttribute("data-done");
             return done != null && !done.equals(before) && (Boolean) js.executeScript(
                     "const i = document.getElementById('result'); return i.complete && i.naturalWidth > 0;");
         });
         assertEquals("", d.findElement(By.id("error")).getText(), "the page shows an error");
-        List<Number> mean = (List<Number>) js.executeScript(
+        return meanColour(d);
+    }
+
+    /** The mean RGB (0..255) of the page's image, read back through a canvas. */
+    @SuppressWarnings("unchecked")
+    private static double[] meanColour(ChromeDriver d) {
+        List<Number> mean = (List<Number>) d.executeScript(
                 "const i = document.getElementById('result'); const c = document.createElement('canvas');"
                         + "c.width = i.naturalWidth; c.height = i.naturalHeight; const g = c.getContext('2d');"
                         + "g.drawImage(i, 0, 0); const p = g.getImageData(0, 0, c.width, c.height).data;"
