@@ -105,14 +105,18 @@ public final class ClipModel implements AutoCloseable {
 
     /**
      * THE place where the weights file is read: {@code model.safetensors}, else {@code pytorch_model.bin} (read in pure
-     * Java by an allow-listing unpickler, {@link diffusionkit.io.PytorchBin}).
+     * Java by an allow-listing unpickler, {@link diffusionkit.io.PytorchBin}). A file that cannot be read (truncated,
+     * not that format) gives an error naming it, what is wrong with it and where to get it again.
      */
     static Map<String, NDArray> readStateDict(Path folder, NDManager manager) throws IOException {
-        Path safetensors = folder.resolve(SAFETENSORS_FILE);
-        if (Files.isRegularFile(safetensors)) {
-            return Safetensors.read(safetensors, manager);
+        String name = weightsFileName(folder);
+        Path file = folder.resolve(name);
+        try {
+            return name.equals(SAFETENSORS_FILE) ? Safetensors.read(file, manager) : diffusionkit.io.PytorchBin.read(file, manager);
+        } catch (CheckpointException e) {
+            throw new CheckpointException("cannot read the CLIP weights: " + e.getMessage() + " For CLIP: download " + name
+                    + " of " + HUB_MODEL + " again into " + folder + ".", e);
         }
-        return diffusionkit.io.PytorchBin.read(folder.resolve(PYTORCH_FILE), manager);
     }
 
     private static String weightsFileName(Path folder) {

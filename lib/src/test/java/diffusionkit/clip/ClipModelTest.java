@@ -147,7 +147,8 @@ class ClipModelTest {
         assertTrue(e.getMessage().contains("lacks model.safetensors (or pytorch_model.bin), vocab.json and merges.txt"), e.getMessage());
         Files.writeString(tmp.resolve("pytorch_model.bin"), "");
         e = assertThrows(CheckpointException.class, () -> ClipModel.fromPretrained(tmp, manager));
-        assertTrue(e.getMessage().contains(tmp.resolve("pytorch_model.bin").toString()), e.getMessage());
+        assertContains(e, "cannot read the CLIP weights: " + tmp.resolve("pytorch_model.bin") + " is not a PyTorch checkpoint",
+                "neither a torch.save zip", "download pytorch_model.bin of openai/clip-vit-base-patch32 again into " + tmp);
         Files.delete(tmp.resolve("pytorch_model.bin"));
         Files.delete(tmp.resolve("config.json"));
         Files.copy(folder.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
@@ -332,6 +333,46 @@ class ClipModelTest {
                 }
             }
         }
+    }
+
+    /** Malformed config.json and weights inside a CLIP folder: each error names the file, the problem and the fix. */
+    @Test
+    void malformedConfigAndWeightsAreNamedWithTheFix(@TempDir Path tmp) throws IOException {
+        Files.copy(folder.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
+        Path config = tmp.resolve("config.json");
+        String fix = "download config.json of openai/clip-vit-base-patch32 into " + tmp;
+
+        Files.writeString(config, "{\"model_type\": \"clip\", \"projection_dim\": 16,");     // cut short
+        CheckpointException e = assertThrows(CheckpointException.class, () -> ClipModel.fromPretrained(tmp, manager));
+        assertContains(e, config + " is not valid JSON", fix);
+
+        Files.copy(folder.getParent().getParent().resolve("unet_a/config.json"), config,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);                   // a diffusers UNet's config
+        e = assertThrows(CheckpointException.class, () -> ClipModel.fromPretrained(tmp, manager));
+        assertContains(e, config + " is not a CLIP config.json (it has no model_type 'clip' and no text_config / "
+                + "vision_config; it is the config of a UNet2DModel)", fix);
+
+        Files.writeString(config, "[1, 2, 3]");
+        e = assertThrows(CheckpointException.class, () -> ClipModel.fromPretrained(tmp, manager));
+        assertContains(e, config + " is not a CLIP config.json (its JSON is not an object)", fix);
+
+        Files.writeString(config, "{\"model_type\": \"clip_vision_model\", \"hidden_size\": 768}");
+        e = assertThrows(CheckpointException.class, () -> ClipModel.fromPretrained(tmp, manager));
+        assertContains(e, "(model_type is 'clip_vision_model', expected 'clip')", fix);
+
+        String good = Files.readString(folder.resolve("config.json"));
+        Files.writeString(config, good.replace("\"projection_dim\": 16", "\"projection_dim\": \"sixteen\""));
+        e = assertThrows(CheckpointException.class, () -> ClipModel.fromPretrained(tmp, manager));
+        assertContains(e, "(projection_dim is \"sixteen\", expected an integer)", fix);
+
+        // a truncated model.safetensors next to a good config.json
+        Files.writeString(config, good);
+        byte[] full = Files.readAllBytes(folder.resolve("model.safetensors"));
+        Files.write(tmp.resolve("model.safetensors"), java.util.Arrays.copyOf(full, full.length / 2));
+        e = assertThrows(CheckpointException.class, () -> ClipModel.fromPretrained(tmp, manager));
+        assertContains(e, "cannot read the CLIP weights: " + tmp.resolve("model.safetensors") + " is not a valid safetensors file",
+                "download model.safetensors of openai/clip-vit-base-patch32 again into " + tmp);
+        System.out.println("truncated model.safetensors: " + e.getMessage());
     }
 
     @Test
