@@ -53,7 +53,7 @@ public final class ClipModel implements AutoCloseable {
 
     /** The model weights file read by {@link #fromPretrained}. */
     public static final String SAFETENSORS_FILE = "model.safetensors";
-    /** transformers' PyTorch weights file (read once {@code diffusionkit.io.StateDicts} is available). */
+    /** transformers' PyTorch weights file, read when there is no {@link #SAFETENSORS_FILE} ({@link diffusionkit.io.PytorchBin}). */
     public static final String PYTORCH_FILE = "pytorch_model.bin";
     /** Where the files come from, for error messages. */
     public static final String HUB_MODEL = "openai/clip-vit-base-patch32";
