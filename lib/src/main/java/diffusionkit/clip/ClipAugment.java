@@ -27,7 +27,8 @@ public final class ClipAugment {
      * @param left first column of the crop
      * @param height rows of the crop
      * @param width columns of the crop
-     * @param angleDegrees rotation, counter-clockwise
+     * @param angleDegrees rotation about the centre, counter-clockwise on screen (rows go down), as torchvision's:
+     *     at 90 the result is numpy's {@code rot90}
      * @param flip whether the result is mirrored left-right
      */
     public record Params(int top, int left, int height, int width, double angleDegrees, boolean flip) {
@@ -37,6 +38,11 @@ public final class ClipAugment {
             return new Params(0, 0, height, width, 0, false);
         }
     }
+
+    /** Smallest aspect ratio (width / height) of a crop: 3/4, as torchvision's default {@code ratio}. */
+    public static final double MIN_RATIO = 3.0 / 4.0;
+    /** Largest aspect ratio of a crop: 4/3. */
+    public static final double MAX_RATIO = 4.0 / 3.0;
 
     private final int size;
     private final double minScale;
@@ -73,36 +79,43 @@ public final class ClipAugment {
         return size;
     }
 
-    /** Draws crop, angle and flip for an input of {@code height} x {@code width}, as torchvision's {@code get_params}. */
+    /**
+     * Draws crop, angle and flip for an input of {@code height} x {@code width}, as torchvision's {@code get_params}:
+     * up to 10 tries of an area fraction uniform in [minScale, maxScale] and an aspect ratio (width / height)
+     * log-uniform in [3/4, 4/3], sides rounded half to even (Python's {@code round}); a try whose crop does not fit
+     * is discarded. When none fits, the central crop of the whole image with its aspect ratio clamped to [3/4, 4/3].
+     * Then the angle, uniform in [-maxDegrees, maxDegrees], and the flip, with probability 1/2.
+     */
     public Params sample(Random rng, int height, int width) {
         double area = (double) height * width;
-        double logLo = Math.log(3.0 / 4.0);
-        double logHi = Math.log(4.0 / 3.0);
-        int top = 0;
-        int left = 0;
-        int h = height;
-        int w = width;
-        boolean found = false;
-        for (int attempt = 0; attempt < 10 && !found; attempt++) {
+        double logLo = Math.log(MIN_RATIO);
+        double logHi = Math.log(MAX_RATIO);
+        Params crop = null;
+        for (int attempt = 0; attempt < 10 && crop == null; attempt++) {
             double target = area * (minScale + (maxScale - minScale) * rng.nextDouble());
             double ratio = Math.exp(logLo + (logHi - logLo) * rng.nextDouble());
-            int cw = (int) Math.round(Math.sqrt(target * ratio));
-            int ch = (int) Math.round(Math.sqrt(target / ratio));
+            int cw = (int) Math.rint(Math.sqrt(target * ratio));
+            int ch = (int) Math.rint(Math.sqrt(target / ratio));
             if (cw > 0 && cw <= width && ch > 0 && ch <= height) {
-                top = rng.nextInt(height - ch + 1);
-                left = rng.nextInt(width - cw + 1);
-                h = ch;
-                w = cw;
-                found = true;
+                int top = rng.nextInt(height - ch + 1);
+                int left = rng.nextInt(width - cw + 1);
+                crop = new Params(top, left, ch, cw, 0, false);
             }
         }
-        if (!found) { // torchvision's fallback: a central crop
-            top = 0;
-            left = 0;
+        if (crop == null) { // torchvision's fallback: a central crop, aspect ratio clamped to [3/4, 4/3]
+            double inRatio = (double) width / height;
+            int w = width;
+            int h = height;
+            if (inRatio < MIN_RATIO) {
+                h = (int) Math.rint(w / MIN_RATIO);
+            } else if (inRatio > MAX_RATIO) {
+                w = (int) Math.rint(h * MAX_RATIO);
+            }
+            crop = new Params((height - h) / 2, (width - w) / 2, h, w, 0, false);
         }
         double angle = maxDegrees == 0 ? 0 : (rng.nextDouble() * 2 - 1) * maxDegrees;
         boolean mirror = flip && rng.nextBoolean();
-        return new Params(top, left, h, w, angle, mirror);
+        return new Params(crop.top(), crop.left(), crop.height(), crop.width(), angle, mirror);
     }
 
     /** Augments {@code images} [B, C, H, W] with a fresh draw from {@code rng}: [B, C, size, size]. */

@@ -95,14 +95,22 @@ public record ClipConfig(TextConfig textConfig, VisionConfig visionConfig, int p
                 VisionConfig.defaults(), 512, 2.6592);
     }
 
-    /** Reads {@code config.json}; errors name the file and the bad key. */
+    /**
+     * Reads {@code config.json}; errors name the file, what is wrong (not JSON, not a CLIP config, the bad key) and
+     * where to get the right file.
+     */
     public static ClipConfig fromJson(Path configJson) throws IOException {
-        JsonElement root = ClipTokenizer.parseJson(configJson);
+        String download = "download config.json of " + ClipModel.HUB_MODEL + " into " + configJson.toAbsolutePath().getParent()
+                + " (the config.json of the same checkpoint as the weights).";
+        String fix = ": " + download;
+        JsonElement root = ClipTokenizer.parseJson(configJson, download);
+        if (!root.isJsonObject()) {
+            throw new CheckpointException(configJson + " is not a CLIP config.json (its JSON is not an object)" + fix);
+        }
         try {
             return fromJson(root.getAsJsonObject());
         } catch (RuntimeException e) {
-            throw new CheckpointException(configJson + " is not a CLIP config.json (" + e.getMessage()
-                    + "): download config.json of openai/clip-vit-base-patch32.", e);
+            throw new CheckpointException(configJson + " is not a CLIP config.json (" + e.getMessage() + ")" + fix, e);
         }
     }
 
@@ -112,6 +120,11 @@ public record ClipConfig(TextConfig textConfig, VisionConfig visionConfig, int p
     }
 
     private static ClipConfig fromJson(JsonObject o) {
+        if (!o.has("model_type") && !o.has("text_config") && !o.has("vision_config") && !o.has("text_config_dict")) {
+            JsonElement cls = o.get("_class_name");
+            throw new IllegalArgumentException("it has no model_type 'clip' and no text_config / vision_config"
+                    + (cls != null && cls.isJsonPrimitive() ? "; it is the config of a " + cls.getAsString() : ""));
+        }
         String type = str(o, "model_type", "clip");
         if (!type.equals("clip")) {
             throw new IllegalArgumentException("model_type is '" + type + "', expected 'clip'");
@@ -156,22 +169,49 @@ public record ClipConfig(TextConfig textConfig, VisionConfig visionConfig, int p
         if (e == null || e.isJsonNull()) {
             e = o.get(key + "_dict");
         }
+        if (e != null && !e.isJsonNull() && !e.isJsonObject()) {
+            throw new IllegalArgumentException(key + " is " + e + ", expected an object");
+        }
         return e == null || e.isJsonNull() ? new JsonObject() : e.getAsJsonObject();
     }
 
     private static int integer(JsonObject o, String key, int def) {
         JsonElement e = o.get(key);
-        return e == null || e.isJsonNull() ? def : e.getAsInt();
+        if (e == null || e.isJsonNull()) {
+            return def;
+        }
+        try {
+            double v = e.getAsDouble();
+            if (v == Math.rint(v) && Math.abs(v) <= Integer.MAX_VALUE) {
+                return (int) v;
+            }
+        } catch (RuntimeException ignored) {
+            // named below
+        }
+        throw new IllegalArgumentException(key + " is " + e + ", expected an integer");
     }
 
     private static double number(JsonObject o, String key, double def) {
         JsonElement e = o.get(key);
-        return e == null || e.isJsonNull() ? def : e.getAsDouble();
+        if (e == null || e.isJsonNull()) {
+            return def;
+        }
+        try {
+            return e.getAsDouble();
+        } catch (RuntimeException ex) {
+            throw new IllegalArgumentException(key + " is " + e + ", expected a number");
+        }
     }
 
     private static String str(JsonObject o, String key, String def) {
         JsonElement e = o.get(key);
-        return e == null || e.isJsonNull() ? def : e.getAsString();
+        if (e == null || e.isJsonNull()) {
+            return def;
+        }
+        if (!e.isJsonPrimitive()) {
+            throw new IllegalArgumentException(key + " is " + e + ", expected a string");
+        }
+        return e.getAsString();
     }
 
     private static String activation(String act) {

@@ -101,20 +101,40 @@ public final class ClipLoss {
      * (bilinear) first. A scalar.
      */
     public NDArray compute(NDArray image, NDArray textFeatures) {
-        int size = model.getConfig().visionConfig().imageSize();
+        Shape s = image.getShape();
+        if (s.dimension() != 4) {
+            throw new IllegalArgumentException("ClipLoss: the image must be [batch, 3, height, width] in [-1, 1], got " + s
+                    + ": pass the predicted x0 of a batch (add a batch axis to a single image with expandDims(0)).");
+        }
         NDArray total = null;
         for (int cut = 0; cut < nCuts; cut++) {
-            NDArray x = image;
-            if (augment != null) {
-                x = augment.apply(x, rng);
-            } else if (x.getShape().get(2) != size || x.getShape().get(3) != size) {
-                Shape s = x.getShape();
-                x = ClipAugment.apply(x, ClipAugment.Params.identity((int) s.get(2), (int) s.get(3)), size);
-            }
-            NDArray loss = sphericalDistanceLoss(model.getImageFeatures(clipNormalize(x)), textFeatures);
+            ClipAugment.Params p = augment == null ? null : augment.sample(rng, (int) s.get(2), (int) s.get(3));
+            NDArray loss = cutLoss(image, textFeatures, p);
             total = total == null ? loss : total.add(loss);
         }
         return nCuts == 1 ? total : Scalars.div(total, nCuts);
+    }
+
+    /**
+     * The loss of one cut: {@link #sphericalDistanceLoss} of CLIP(Normalize(augment(image, p))), or, with {@code p}
+     * null (no augmentation), of the image resized to image_size when it is not that size already. {@link #compute}
+     * is the mean of this over the parameters its generator draws, one {@link ClipAugment#sample} per cut in order.
+     */
+    NDArray cutLoss(NDArray image, NDArray textFeatures, ClipAugment.Params p) {
+        int size = model.getConfig().visionConfig().imageSize();
+        Shape s = image.getShape();
+        NDArray x = image;
+        if (p != null) {
+            x = ClipAugment.apply(image, p, size);
+        } else if (s.get(2) != size || s.get(3) != size) {
+            x = ClipAugment.apply(image, ClipAugment.Params.identity((int) s.get(2), (int) s.get(3)), size);
+        }
+        return sphericalDistanceLoss(model.getImageFeatures(clipNormalize(x)), textFeatures);
+    }
+
+    /** The augmentation (null when off). */
+    ClipAugment augment() {
+        return augment;
     }
 
     /** Number of cuts per call. */

@@ -53,7 +53,7 @@ public final class ClipModel implements AutoCloseable {
 
     /** The model weights file read by {@link #fromPretrained}. */
     public static final String SAFETENSORS_FILE = "model.safetensors";
-    /** transformers' PyTorch weights file (read once {@code diffusionkit.io.StateDicts} is available). */
+    /** transformers' PyTorch weights file, read when there is no {@link #SAFETENSORS_FILE} ({@link diffusionkit.io.PytorchBin}). */
     public static final String PYTORCH_FILE = "pytorch_model.bin";
     /** Where the files come from, for error messages. */
     public static final String HUB_MODEL = "openai/clip-vit-base-patch32";
@@ -105,14 +105,18 @@ public final class ClipModel implements AutoCloseable {
 
     /**
      * THE place where the weights file is read: {@code model.safetensors}, else {@code pytorch_model.bin} (read in pure
-     * Java by an allow-listing unpickler, {@link diffusionkit.io.PytorchBin}).
+     * Java by an allow-listing unpickler, {@link diffusionkit.io.PytorchBin}). A file that cannot be read (truncated,
+     * not that format) gives an error naming it, what is wrong with it and where to get it again.
      */
     static Map<String, NDArray> readStateDict(Path folder, NDManager manager) throws IOException {
-        Path safetensors = folder.resolve(SAFETENSORS_FILE);
-        if (Files.isRegularFile(safetensors)) {
-            return Safetensors.read(safetensors, manager);
+        String name = weightsFileName(folder);
+        Path file = folder.resolve(name);
+        try {
+            return name.equals(SAFETENSORS_FILE) ? Safetensors.read(file, manager) : diffusionkit.io.PytorchBin.read(file, manager);
+        } catch (CheckpointException e) {
+            throw new CheckpointException("cannot read the CLIP weights: " + e.getMessage() + " For CLIP: download " + name
+                    + " of " + HUB_MODEL + " again into " + folder + ".", e);
         }
-        return diffusionkit.io.PytorchBin.read(folder.resolve(PYTORCH_FILE), manager);
     }
 
     private static String weightsFileName(Path folder) {
@@ -153,9 +157,11 @@ public final class ClipModel implements AutoCloseable {
     }
 
     /**
-     * Builds the model from a state dict under transformers' key names. Extra keys (e.g. {@code position_ids}
-     * buffers of old checkpoints) are dropped and closed; the kept arrays are attached to {@code manager}, which the
-     * model then owns.
+     * Builds the model from a state dict under transformers' key names. Extra keys (e.g. the int64
+     * {@code text_model.embeddings.position_ids} [1, 77] and {@code vision_model.embeddings.position_ids} [1, 50]
+     * buffers that older transformers saved with openai/clip-vit-base-patch32) are dropped and closed. Floating-point
+     * tensors of another precision (float16, bfloat16, float64) are converted to float32, in which the model computes
+     * (the originals are closed); the kept arrays are attached to {@code manager}, which the model then owns.
      *
      * @param source the file the tensors came from, for error messages
      * @throws CheckpointException naming every missing and every mis-shaped tensor with the shape expected from config.json
@@ -169,8 +175,9 @@ public final class ClipModel implements AutoCloseable {
             NDArray a = stateDict.get(e.getKey());
             if (a == null) {
                 missing.add(e.getKey());
-            } else if (!a.getShape().equals(e.getValue()) || a.getDataType() != DataType.FLOAT32) {
-                misshaped.add(e.getKey() + " is " + a.getDataType() + " " + a.getShape() + ", expected float32 " + e.getValue());
+            } else if (!a.getShape().equals(e.getValue()) || !isFloat(a.getDataType())) {
+                misshaped.add(e.getKey() + " is " + a.getDataType() + " " + a.getShape() + ", expected float32 " + e.getValue()
+                        + " (or float16 / bfloat16)");
             }
         }
         if (!missing.isEmpty() || !misshaped.isEmpty()) {
@@ -190,6 +197,11 @@ public final class ClipModel implements AutoCloseable {
         Map<String, NDArray> params = new LinkedHashMap<>();
         for (String key : expected.keySet()) {
             NDArray a = stateDict.get(key);
+            if (a.getDataType() != DataType.FLOAT32) {                   // fp16 / bf16 / fp64 weights: computed in float32
+                NDArray f = a.toType(DataType.FLOAT32, false);
+                a.close();
+                a = f;
+            }
             a.attach(manager);
             params.put(key, a);
         }
@@ -199,6 +211,10 @@ public final class ClipModel implements AutoCloseable {
             }
         }
         return new ClipModel(config, manager, params);
+    }
+
+    private static boolean isFloat(DataType t) {
+        return t == DataType.FLOAT32 || t == DataType.FLOAT16 || t == DataType.BFLOAT16 || t == DataType.FLOAT64;
     }
 
     private static String abbreviate(List<String> items) {

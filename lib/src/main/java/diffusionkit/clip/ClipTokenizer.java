@@ -17,6 +17,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -34,8 +35,9 @@ import java.util.zip.GZIPInputStream;
  *
  * <p>Steps, as in OpenAI's {@code SimpleTokenizer.encode}:
  * <ol>
- *   <li>text cleaning ({@link #cleanText}): a simple HTML unescape (twice, as OpenAI), whitespace runs to one
- *       space, strip, lower-case. {@code ftfy.fix_text}, which both reference tokenizers call first, is
+ *   <li>text cleaning ({@link #cleanText}): Unicode NFC (the last step of {@code ftfy.fix_text}, and the first of
+ *       the fast tokenizer's normalizer), a simple HTML unescape (twice, as OpenAI), whitespace runs to one space,
+ *       strip, lower-case. The rest of {@code ftfy.fix_text}, which both reference tokenizers call first, is
  *       <em>not</em> reproduced: it is the identity on ordinary NFC text (and on every reference prompt), and
  *       only repairs mojibake, curly quotes, ligatures, full-width forms and control characters;</li>
  *   <li>splitting with OpenAI's pattern
@@ -56,6 +58,8 @@ public final class ClipTokenizer {
 
     /** The text of the start token. */
     public static final String START_OF_TEXT = "<|startoftext|>";
+    /** Where the tokenizer files come from, for error messages. */
+    static final String HUB_MODEL = "openai/clip-vit-base-patch32";
     /** The text of the end token (also HF's pad and unk token). */
     public static final String END_OF_TEXT = "<|endoftext|>";
     /** CLIP's context length. */
@@ -166,11 +170,13 @@ public final class ClipTokenizer {
 
     /** Loads Hugging Face's {@code vocab.json} (token to id) and {@code merges.txt} ({@code #version} line, then one merge per line). */
     public static ClipTokenizer fromVocabAndMerges(Path vocabJson, Path mergesTxt) throws IOException {
-        Map<String, Integer> vocab = new HashMap<>();
-        JsonObject obj = parseJson(vocabJson).getAsJsonObject();
-        for (Map.Entry<String, JsonElement> e : obj.entrySet()) {
-            vocab.put(e.getKey(), e.getValue().getAsInt());
+        String download = "download vocab.json of " + HUB_MODEL + " again (with its merges.txt).";
+        JsonElement root = parseJson(vocabJson, download);
+        if (!root.isJsonObject()) {
+            throw new CheckpointException(vocabJson + " is not a vocabulary: expected a JSON object of token to id, got "
+                    + kind(root) + ". " + capitalise(download));
         }
+        Map<String, Integer> vocab = readVocab(root.getAsJsonObject(), vocabJson.toString(), download);
         List<String> lines = Files.readAllLines(mergesTxt, StandardCharsets.UTF_8);
         List<String> merges = new ArrayList<>();
         int start = !lines.isEmpty() && lines.get(0).startsWith("#version") ? 1 : 0;
@@ -179,34 +185,96 @@ public final class ClipTokenizer {
             if (line.isEmpty()) {
                 continue;
             }
-            merges.add(checkMerge(line, mergesTxt, i + 1));
+            merges.add(checkMerge(line, mergesTxt, i + 1, "merges.txt"));
         }
         return new ClipTokenizer(vocab, merges, DEFAULT_CONTEXT_LENGTH, vocabJson.toString());
     }
 
-    /** Loads a fast-tokenizer {@code tokenizer.json} ({@code model.vocab} and {@code model.merges}). */
+    /** Token to id of a JSON object; an id that is not a non-negative integer is named with its token. */
+    private static Map<String, Integer> readVocab(JsonObject obj, String where, String download) throws CheckpointException {
+        Map<String, Integer> vocab = new HashMap<>(obj.size() * 2);
+        for (Map.Entry<String, JsonElement> e : obj.entrySet()) {
+            JsonElement v = e.getValue();
+            int id = -1;
+            if (v.isJsonPrimitive() && v.getAsJsonPrimitive().isNumber()) {
+                double d = v.getAsDouble();
+                id = d == Math.rint(d) && d >= 0 && d < Integer.MAX_VALUE ? (int) d : -1;
+            }
+            if (id < 0) {
+                throw new CheckpointException(where + ": the id of token '" + e.getKey() + "' is " + v
+                        + ", not a non-negative integer: the vocabulary is damaged. " + capitalise(download));
+            }
+            vocab.put(e.getKey(), id);
+        }
+        return vocab;
+    }
+
+    private static String kind(JsonElement e) {
+        return e.isJsonArray() ? "an array" : e.isJsonNull() ? "null" : e.isJsonPrimitive() ? "the value " + e : "an object";
+    }
+
+    private static String capitalise(String s) {
+        return Character.toUpperCase(s.charAt(0)) + s.substring(1);
+    }
+
+    /**
+     * Loads a fast-tokenizer {@code tokenizer.json}: {@code model.vocab} and {@code model.merges} (each merge spelled
+     * {@code "a b"}, or {@code ["a", "b"]} as newer versions of the tokenizers library write it), plus the
+     * {@code added_tokens} (their ids join the vocabulary when it lacks them, as for {@code <|startoftext|>} and
+     * {@code <|endoftext|>}). The {@code normalizer} (NFC, whitespace runs to one space, lower-case),
+     * {@code pre_tokenizer} (CLIP's split pattern, byte-level), {@code post_processor} and {@code decoder} of CLIP's
+     * file describe what this class does anyway ({@link #cleanText}, the split pattern, BOS/EOS), so they are not
+     * interpreted.
+     *
+     * @throws CheckpointException when the file is not JSON, has no BPE {@code model}, or holds a damaged entry;
+     *     the message names the file, the entry and what to download
+     */
     public static ClipTokenizer fromTokenizerJson(Path tokenizerJson) throws IOException {
-        JsonObject model;
-        try {
-            model = parseJson(tokenizerJson).getAsJsonObject().getAsJsonObject("model");
-        } catch (RuntimeException e) {
-            model = null;
-        }
+        String download = "download tokenizer.json of " + HUB_MODEL + " again, or use its vocab.json and merges.txt instead.";
+        JsonElement root = parseJson(tokenizerJson, download);
+        JsonElement m = root.isJsonObject() ? root.getAsJsonObject().get("model") : null;
+        JsonObject model = m != null && m.isJsonObject() ? m.getAsJsonObject() : null;
         if (model == null || !model.has("vocab") || !model.has("merges")) {
-            throw new CheckpointException(tokenizerJson + " has no model.vocab / model.merges: it is not a BPE tokenizer.json."
-                    + " Use openai/clip-vit-base-patch32's vocab.json and merges.txt instead.");
+            throw new CheckpointException(tokenizerJson + " has no model.vocab / model.merges: it is not a BPE tokenizer.json"
+                    + (model == null ? " (no \"model\" section)" : "") + ". " + capitalise(download));
         }
-        Map<String, Integer> vocab = new HashMap<>();
-        for (Map.Entry<String, JsonElement> e : model.getAsJsonObject("vocab").entrySet()) {
-            vocab.put(e.getKey(), e.getValue().getAsInt());
+        JsonElement type = model.get("type");
+        if (type != null && type.isJsonPrimitive() && !type.getAsString().equals("BPE")) {
+            throw new CheckpointException(tokenizerJson + " holds a " + type.getAsString() + " tokenizer, not CLIP's BPE. "
+                    + capitalise(download));
+        }
+        if (!model.get("vocab").isJsonObject() || !model.get("merges").isJsonArray()) {
+            throw new CheckpointException(tokenizerJson + ": model.vocab must be an object of token to id and model.merges a "
+                    + "list, got " + kind(model.get("vocab")) + " and " + kind(model.get("merges")) + ". " + capitalise(download));
+        }
+        Map<String, Integer> vocab = readVocab(model.getAsJsonObject("vocab"), tokenizerJson + " (model.vocab)", download);
+        JsonElement added = root.getAsJsonObject().get("added_tokens");
+        if (added != null && added.isJsonArray()) {
+            for (JsonElement a : added.getAsJsonArray()) {
+                JsonElement content = a.isJsonObject() ? a.getAsJsonObject().get("content") : null;
+                JsonElement id = a.isJsonObject() ? a.getAsJsonObject().get("id") : null;
+                if (content == null || id == null || !content.isJsonPrimitive() || !id.isJsonPrimitive()
+                        || !id.getAsJsonPrimitive().isNumber()) {
+                    throw new CheckpointException(tokenizerJson + ": added_tokens entry " + a + " lacks a \"content\" string "
+                            + "and an integer \"id\". " + capitalise(download));
+                }
+                vocab.putIfAbsent(content.getAsString(), id.getAsInt());
+            }
         }
         List<String> merges = new ArrayList<>();
         JsonArray arr = model.getAsJsonArray("merges");
         for (int i = 0; i < arr.size(); i++) {
-            JsonElement m = arr.get(i);
-            String line = m.isJsonArray() ? m.getAsJsonArray().get(0).getAsString() + " " + m.getAsJsonArray().get(1).getAsString()
-                    : m.getAsString();
-            merges.add(checkMerge(line, tokenizerJson, i + 1));
+            JsonElement e = arr.get(i);
+            String line;
+            if (e.isJsonArray() && e.getAsJsonArray().size() == 2 && e.getAsJsonArray().get(0).isJsonPrimitive()
+                    && e.getAsJsonArray().get(1).isJsonPrimitive()) {
+                line = e.getAsJsonArray().get(0).getAsString() + " " + e.getAsJsonArray().get(1).getAsString();
+            } else if (e.isJsonPrimitive()) {
+                line = e.getAsString();
+            } else {
+                line = e.toString();
+            }
+            merges.add(checkMerge(line, tokenizerJson, i + 1, "tokenizer.json"));
         }
         return new ClipTokenizer(vocab, merges, DEFAULT_CONTEXT_LENGTH, tokenizerJson.toString());
     }
@@ -220,7 +288,7 @@ public final class ClipTokenizer {
             int n = 1;
             while ((line = r.readLine()) != null && merges.size() < CLIP_MERGES) {
                 n++;
-                merges.add(checkMerge(line, bpeGz, n));
+                merges.add(checkMerge(line, bpeGz, n, "bpe_simple_vocab_16e6.txt.gz"));
             }
         }
         // vocab = bytes_to_unicode values, the same with '</w>', the merges joined, then the two specials
@@ -391,12 +459,13 @@ public final class ClipTokenizer {
     }
 
     /**
-     * OpenAI's text cleaning without ftfy: {@code html.unescape} twice (common named and numeric entities only),
-     * whitespace runs to one space, strip, lower-case. ({@code ftfy.fix_text} is the identity on clean NFC text,
-     * which is what both reference tokenizers saw for every reference prompt.)
+     * OpenAI's text cleaning with ftfy reduced to its NFC normalisation: NFC, {@code html.unescape} twice (common
+     * named and numeric entities only), whitespace runs to one space, strip, lower-case. (The rest of
+     * {@code ftfy.fix_text} is the identity on clean NFC text, which is what both reference tokenizers saw for every
+     * reference prompt.)
      */
     public static String cleanText(String text) {
-        String t = htmlUnescape(htmlUnescape(text)).strip();
+        String t = htmlUnescape(htmlUnescape(Normalizer.normalize(text, Normalizer.Form.NFC))).strip();
         t = WHITESPACE.matcher(t).replaceAll(" ").strip();
         return t.toLowerCase(Locale.ROOT);
     }
@@ -516,11 +585,13 @@ public final class ClipTokenizer {
         return sb.toString();
     }
 
-    private static String checkMerge(String line, Path file, int lineNo) throws CheckpointException {
+    private static String checkMerge(String line, Path file, int lineNo, String fileName) throws CheckpointException {
         int sp = line.indexOf(' ');
         if (sp <= 0 || sp == line.length() - 1 || line.indexOf(' ', sp + 1) >= 0) {
-            throw new CheckpointException(file + " line " + lineNo + ": '" + line + "' is not a merge 'a b'."
-                    + " The file is damaged: download merges.txt of openai/clip-vit-base-patch32 again.");
+            String where = fileName.equals("tokenizer.json") ? " merge " + lineNo + " (model.merges)" : " line " + lineNo;
+            throw new CheckpointException(file + where + ": '" + line + "' is not a merge of two symbols, 'a b'"
+                    + (fileName.equals("tokenizer.json") ? " or [\"a\", \"b\"]" : "") + ". The file is damaged: download "
+                    + fileName + " of " + HUB_MODEL + " again.");
         }
         return line;
     }
@@ -540,10 +611,15 @@ public final class ClipTokenizer {
     }
 
     static JsonElement parseJson(Path file) throws IOException {
+        return parseJson(file, "download it again.");
+    }
+
+    /** Parses a JSON file; when it is not JSON (or not UTF-8) the error names the file and ends with {@code fix}. */
+    static JsonElement parseJson(Path file, String fix) throws IOException {
         try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             return JsonParser.parseReader(r);
-        } catch (JsonParseException e) {
-            throw new CheckpointException(file + " is not valid JSON (" + e.getMessage() + "): download it again.", e);
+        } catch (JsonParseException | java.nio.charset.CharacterCodingException e) {
+            throw new CheckpointException(file + " is not valid JSON (" + e.getMessage() + "): " + fix, e);
         }
     }
 }

@@ -27,8 +27,8 @@ import java.nio.file.Path;
  * }</pre>
  *
  * The CLIP folder is {@value #DEFAULT_FOLDER} of the kit's checkout unless given: the Hugging Face
- * {@code openai/clip-vit-base-patch32} files {@code config.json}, {@code model.safetensors}, {@code vocab.json} and
- * {@code merges.txt}.
+ * {@code openai/clip-vit-base-patch32} files {@code config.json}, {@code model.safetensors} (or
+ * {@code pytorch_model.bin}), {@code vocab.json} and {@code merges.txt} (or {@code tokenizer.json}).
  */
 public final class ClipGuidance implements GuidanceLoss, AutoCloseable {
 
@@ -74,8 +74,8 @@ public final class ClipGuidance implements GuidanceLoss, AutoCloseable {
         } catch (CheckpointException e) {
             throw new CheckpointException("CLIP guidance needs a CLIP model: " + e.getMessage() + " The files are those of "
                     + "the Hugging Face repository " + ClipModel.HUB_MODEL + " (config.json, " + ClipModel.SAFETENSORS_FILE
-                    + ", vocab.json, merges.txt); put them directly in " + folder.toAbsolutePath()
-                    + " (or pass another folder).", e);
+                    + " or " + ClipModel.PYTORCH_FILE + ", vocab.json and merges.txt or tokenizer.json); put them directly in "
+                    + folder.toAbsolutePath() + " (or pass another folder).", e);
         }
     }
 

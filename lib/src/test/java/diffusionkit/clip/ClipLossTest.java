@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import diffusionkit.io.Safetensors;
+import diffusionkit.util.SeededNoise;
 import diffusionkit.util.NativeMemory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -164,6 +165,61 @@ class ClipLossTest {
             assertFalse(Float.isNaN(grad.sum().getFloat()));
             assertTrue(maxAbs(grad) > 0, "the gradient reaches the image");
             assertEquals(new Shape(1, 3, 256, 256), grad.getShape());
+        }
+    }
+
+    /**
+     * n_cuts: with the same seed, the loss of k cuts is the mean of the k single-cut losses of the same augmentation
+     * draws (the parameters a fresh generator of that seed gives, one draw per cut), and its gradient is the mean of
+     * their gradients. The single cuts are built from the public pieces (augment, Normalize, CLIP, distance).
+     */
+    @Test
+    void nCutsLossAndGradientAreTheMeanOfTheSingleCuts() {
+        int k = 4;
+        long seed = 11;
+        try (NDManager m = manager.newSubManager()) {
+            NDArray image = new SeededNoise(5).rand(m, new Shape(1, 3, 256, 256)).mul(2).sub(1);   // uniform in [-1, 1]
+            ClipLoss loss = ClipLoss.builder().setModel(model).optAugment(true).optCuts(k).optSeed(seed).build();
+            NDArray leaf = image.duplicate();
+            leaf.setRequiresGradient(true);
+            float kCuts;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray l = loss.compute(leaf, target());
+                kCuts = l.getFloat();
+                gc.backward(l);
+            }
+            NDArray kCutsGrad = leaf.getGradient().duplicate();
+
+            Random rng = new Random(seed);
+            ClipAugment augment = ClipAugment.course(224);
+            double sum = 0;
+            NDArray gradSum = m.zeros(image.getShape());
+            float[] single = new float[k];
+            float[] gradNorm = new float[k];
+            for (int c = 0; c < k; c++) {
+                ClipAugment.Params p = augment.sample(rng, 256, 256);
+                NDArray one = image.duplicate();
+                one.setRequiresGradient(true);
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray l = ClipLoss.sphericalDistanceLoss(
+                            model.getImageFeatures(ClipLoss.clipNormalize(ClipAugment.apply(one, p, 224))), target());
+                    single[c] = l.getFloat();
+                    gc.backward(l);
+                }
+                assertEquals(single[c], loss.cutLoss(image, target(), p).getFloat(), 1e-6f, "cutLoss of draw " + c);
+                gradNorm[c] = one.getGradient().norm().getFloat();
+                gradSum = gradSum.add(one.getGradient());
+                sum += single[c];
+            }
+            System.out.printf("n_cuts %d: loss %.7f, single cuts %s, their mean %.7f; single-cut gradient norms %s%n", k,
+                    kCuts, java.util.Arrays.toString(single), sum / k, java.util.Arrays.toString(gradNorm));
+            float spread = 0;
+            for (float a : single) {
+                spread = Math.max(spread, Math.abs(a - single[0]));
+            }
+            assertTrue(spread > 1e-3f, "the cuts differ (else the mean proves nothing): spread " + spread);
+            assertEquals(sum / k, kCuts, 1e-6, "loss of " + k + " cuts = mean of the single cuts");
+            assertRelClose(gradSum.div(k), kCutsGrad, "gradient of " + k + " cuts = mean of the single-cut gradients");
         }
     }
 

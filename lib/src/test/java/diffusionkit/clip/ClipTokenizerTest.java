@@ -151,6 +151,159 @@ class ClipTokenizerTest {
         }
     }
 
+    /**
+     * A tokenizer.json shaped like the real fast-tokenizer file of openai/clip-vit-base-patch32 (what transformers'
+     * CLIPConverter writes): version, added_tokens, normalizer (NFC, Replace \s+, Lowercase), pre_tokenizer (Split +
+     * ByteLevel), post_processor (RobertaProcessing), decoder, and a BPE model with end_of_word_suffix "</w>".
+     */
+    static JsonObject realTokenizerJson(boolean pairMerges, boolean specialsOnlyInAddedTokens) throws IOException {
+        JsonObject root = JsonParser.parseString("""
+                {"version": "1.0", "truncation": null, "padding": null,
+                 "added_tokens": [
+                   {"id": 49406, "content": "<|startoftext|>", "single_word": false, "lstrip": false, "rstrip": false,
+                    "normalized": true, "special": true},
+                   {"id": 49407, "content": "<|endoftext|>", "single_word": false, "lstrip": false, "rstrip": false,
+                    "normalized": true, "special": true}],
+                 "normalizer": {"type": "Sequence", "normalizers": [{"type": "NFC"},
+                   {"type": "Replace", "pattern": {"Regex": "\\\\s+"}, "content": " "}, {"type": "Lowercase"}]},
+                 "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+                   {"type": "Split", "pattern": {"Regex": "'s|'t|'re|'ve|'m|'ll|'d|[\\\\p{L}]+|[\\\\p{N}]|[^\\\\s\\\\p{L}\\\\p{N}]+"},
+                    "behavior": "Removed", "invert": true},
+                   {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false}]},
+                 "post_processor": {"type": "RobertaProcessing", "sep": ["<|endoftext|>", 49407],
+                   "cls": ["<|startoftext|>", 49406], "trim_offsets": false, "add_prefix_space": false},
+                 "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true}}
+                """).getAsJsonObject();
+        JsonObject model = JsonParser.parseString("""
+                {"type": "BPE", "dropout": null, "unk_token": "<|endoftext|>", "continuing_subword_prefix": "",
+                 "end_of_word_suffix": "</w>", "fuse_unk": false, "byte_fallback": false}
+                """).getAsJsonObject();
+        JsonObject vocab = JsonParser.parseString(Files.readString(folder.resolve("vocab.json"))).getAsJsonObject();
+        if (specialsOnlyInAddedTokens) {
+            vocab.remove(ClipTokenizer.START_OF_TEXT);
+            vocab.remove(ClipTokenizer.END_OF_TEXT);
+        }
+        model.add("vocab", vocab);
+        JsonArray merges = new JsonArray();
+        List<String> lines = Files.readAllLines(folder.resolve("merges.txt"));
+        for (String l : lines.subList(1, lines.size())) {
+            if (l.isEmpty()) {
+                continue;
+            }
+            if (pairMerges) {                                  // tokenizers >= 0.20: ["a", "b"]
+                JsonArray pair = new JsonArray();
+                pair.add(l.substring(0, l.indexOf(' ')));
+                pair.add(l.substring(l.indexOf(' ') + 1));
+                merges.add(pair);
+            } else {
+                merges.add(l);                                 // older: "a b"
+            }
+        }
+        model.add("merges", merges);
+        root.add("model", model);
+        return root;
+    }
+
+    /** Both merge spellings, with the specials in model.vocab or only in added_tokens: the reference ids. */
+    @Test
+    void aRealTokenizerJsonGivesTheReferenceIds(@TempDir Path tmp) throws IOException {
+        boolean[][] cases = {{false, false}, {true, false}, {true, true}};
+        for (boolean[] c : cases) {
+            Path f = tmp.resolve("case" + c[0] + c[1]);
+            Files.createDirectories(f);
+            Files.writeString(f.resolve("tokenizer.json"), realTokenizerJson(c[0], c[1]).toString());
+            Files.copy(folder.resolve("tokenizer_config.json"), f.resolve("tokenizer_config.json"));
+            ClipTokenizer fast = ClipTokenizer.fromPretrained(f);
+            String what = (c[0] ? "pair merges" : "string merges") + (c[1] ? ", specials only in added_tokens" : "");
+            assertEquals(49406, fast.bosTokenId(), what);
+            assertEquals(49407, fast.eosTokenId(), what);
+            assertEquals(49408, fast.vocabSize(), what);
+            for (JsonElement pe : prompts) {
+                JsonObject p = pe.getAsJsonObject();
+                String text = p.get("text").getAsString();
+                assertArrayEquals(ints(p.get("hf_ids_padded")), fast.encode(text), what + ": " + text);
+            }
+        }
+    }
+
+    /** NFC first (ftfy's last step, the fast tokenizer's first): a decomposed "café crème" gives the composed ids. */
+    @Test
+    void decomposedTextIsNormalisedToNfc() {
+        String composed = "caf\u00e9 cr\u00e8me br\u00fbl\u00e9e";
+        String decomposed = "cafe\u0301 cre\u0300me bru\u0302le\u0301e";
+        assertEquals(composed, ClipTokenizer.cleanText(decomposed));
+        int[] expected = null;
+        for (JsonElement pe : prompts) {
+            if (pe.getAsJsonObject().get("text").getAsString().equals(composed)) {
+                expected = ints(pe.getAsJsonObject().get("hf_ids_padded"));
+            }
+        }
+        assertArrayEquals(expected, tokenizer.encode(decomposed));
+    }
+
+    /** Damaged tokenizer files: each error names the file, the entry and what to download. */
+    @Test
+    void damagedTokenizerFilesAreNamedWithTheFix(@TempDir Path tmp) throws IOException {
+        // merges.txt with a line that is not "a b"
+        Path bad = tmp.resolve("badmerges");
+        Files.createDirectories(bad);
+        Files.copy(folder.resolve("vocab.json"), bad.resolve("vocab.json"));
+        List<String> lines = new ArrayList<>(Files.readAllLines(folder.resolve("merges.txt")));
+        lines.set(3, "a n d");
+        Files.write(bad.resolve("merges.txt"), lines);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> ClipTokenizer.fromPretrained(bad));
+        assertContains(e, bad.resolve("merges.txt") + " line 4: 'a n d' is not a merge of two symbols",
+                "download merges.txt of openai/clip-vit-base-patch32 again");
+
+        // vocab.json: not JSON, not an object, an id that is not an integer
+        Path vocab = tmp.resolve("badvocab");
+        Files.createDirectories(vocab);
+        Files.copy(folder.resolve("merges.txt"), vocab.resolve("merges.txt"));
+        Files.writeString(vocab.resolve("vocab.json"), "{\"!\": 0, \"\"");
+        e = assertThrows(CheckpointException.class, () -> ClipTokenizer.fromPretrained(vocab));
+        assertContains(e, vocab.resolve("vocab.json") + " is not valid JSON", "download vocab.json of openai/clip-vit-base-patch32 again");
+        Files.writeString(vocab.resolve("vocab.json"), "[\"!\", \"\\\"\"]");
+        e = assertThrows(CheckpointException.class, () -> ClipTokenizer.fromPretrained(vocab));
+        assertContains(e, vocab.resolve("vocab.json") + " is not a vocabulary: expected a JSON object of token to id, got an array",
+                "Download vocab.json of openai/clip-vit-base-patch32 again");
+        Files.writeString(vocab.resolve("vocab.json"), "{\"!\": 0, \"a\": \"one\"}");
+        e = assertThrows(CheckpointException.class, () -> ClipTokenizer.fromPretrained(vocab));
+        assertContains(e, vocab.resolve("vocab.json") + ": the id of token 'a' is \"one\", not a non-negative integer",
+                "Download vocab.json");
+
+        // tokenizer.json without a model section, with a WordPiece model, with a damaged merge
+        Path fast = tmp.resolve("badfast");
+        Files.createDirectories(fast);
+        JsonObject real = realTokenizerJson(true, false);
+        JsonObject noModel = real.deepCopy();
+        noModel.remove("model");
+        Files.writeString(fast.resolve("tokenizer.json"), noModel.toString());
+        e = assertThrows(CheckpointException.class, () -> ClipTokenizer.fromPretrained(fast));
+        assertContains(e, fast.resolve("tokenizer.json") + " has no model.vocab / model.merges: it is not a BPE tokenizer.json "
+                + "(no \"model\" section)", "Download tokenizer.json of openai/clip-vit-base-patch32 again, or use its vocab.json and merges.txt");
+        JsonObject wordPiece = real.deepCopy();
+        wordPiece.getAsJsonObject("model").addProperty("type", "WordPiece");
+        Files.writeString(fast.resolve("tokenizer.json"), wordPiece.toString());
+        e = assertThrows(CheckpointException.class, () -> ClipTokenizer.fromPretrained(fast));
+        assertContains(e, "holds a WordPiece tokenizer, not CLIP's BPE");
+        JsonObject badMerge = real.deepCopy();
+        JsonArray three = new JsonArray();
+        three.add("a");
+        three.add("n");
+        three.add("d");
+        badMerge.getAsJsonObject("model").getAsJsonArray("merges").set(2, three);
+        Files.writeString(fast.resolve("tokenizer.json"), badMerge.toString());
+        e = assertThrows(CheckpointException.class, () -> ClipTokenizer.fromPretrained(fast));
+        assertContains(e, fast.resolve("tokenizer.json") + " merge 3 (model.merges): '[\"a\",\"n\",\"d\"]' is not a merge",
+                "download tokenizer.json of openai/clip-vit-base-patch32 again");
+    }
+
+    static void assertContains(Exception e, String... parts) {
+        for (String part : parts) {
+            assertTrue(e.getMessage().contains(part), "message lacks '" + part + "': " + e.getMessage());
+        }
+    }
+
     @Test
     void openAiBpeFileGivesTheSameVocabulary(@TempDir Path tmp) throws IOException {
         // OpenAI's bpe_simple_vocab_16e6.txt.gz holds the same merges after a header line; rebuild one from merges.txt

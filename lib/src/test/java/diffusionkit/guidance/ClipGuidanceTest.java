@@ -77,6 +77,8 @@ class ClipGuidanceTest {
         assertTrue(e.getMessage().contains("lacks model.safetensors (or pytorch_model.bin), merges.txt"), e.getMessage());
         assertFalse(e.getMessage().contains("lacks config.json"), e.getMessage());
         assertTrue(e.getMessage().contains("put them directly in " + partial.toAbsolutePath()), e.getMessage());
+        assertTrue(e.getMessage().contains("(config.json, model.safetensors or pytorch_model.bin, vocab.json and merges.txt "
+                + "or tokenizer.json)"), e.getMessage());
     }
 
     @Test

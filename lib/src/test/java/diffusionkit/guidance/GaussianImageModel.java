@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import diffusionkit.models.NoisePredictor;
 import diffusionkit.models.UNet2DModel;
+import diffusionkit.util.Scalars;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -59,12 +60,13 @@ final class GaussianImageModel implements NoisePredictor {
         NDArray mean = x.reshape(b, c, p).mean(new int[] {2}, true).reshape(b, c, 1, 1);     // per-channel mean colour
         double kMean = gain(a, PIXEL_STD * PIXEL_STD + p * COLOUR_STD * COLOUR_STD);
         double kPixel = gain(a, PIXEL_STD * PIXEL_STD);
-        NDArray x0 = mean.mul(kMean).add(x.sub(mean).mul(kPixel));
-        NDArray eps = x.sub(x0.mul(Math.sqrt(a))).div(Math.sqrt(1 - a));
+        // Scalars, not mul(Number): variant 2 differentiates through this model (see Scalars for why)
+        NDArray x0 = Scalars.mul(mean, kMean).add(Scalars.mul(x.sub(mean), kPixel));
+        NDArray eps = Scalars.div(x.sub(Scalars.mul(x0, Math.sqrt(a))), Math.sqrt(1 - a));
         if (unet == null) {
             return eps;
         }
-        return eps.add(unet.forward(x, timesteps, null, false).mul(UNET_WEIGHT * Math.sqrt(a)));
+        return eps.add(Scalars.mul(unet.forward(x, timesteps, null, false), UNET_WEIGHT * Math.sqrt(a)));
     }
 
     @Override

@@ -8,6 +8,7 @@ import diffusionkit.pipelines.DiffusionPipeline;
 import diffusionkit.pipelines.PipelineOutput;
 import diffusionkit.schedulers.DDIMScheduler;
 import diffusionkit.schedulers.SchedulerConfig;
+import diffusionkit.util.NativeMemory;
 import diffusionkit.util.SeededNoise;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -78,7 +79,13 @@ class GuidedSamplerTest {
         }
         for (GuidanceVariant variant : GuidanceVariant.values()) {
             double scale = variant == GuidanceVariant.X0_ONLY ? 1 : 100;
-            try (GuidedOutput g = sampler(loss, scale).setModel(model).optImageShape(3, 16, 16).optVariant(variant).build()
+            // a garbage collection between the forward pass and the backward pass (here: inside the loss, after the
+            // model ran) frees what DJL's Number arithmetic left to autograd, and poisons it: gradients then turn NaN
+            GuidanceLoss collecting = x0 -> {
+                NativeMemory.collectAndPoison();
+                return loss.loss(x0);
+            };
+            try (GuidedOutput g = sampler(collecting, scale).setModel(model).optImageShape(3, 16, 16).optVariant(variant).build()
                     .sample(batch, steps, seed)) {
                 double guided = colourDistance(g.images(), loss.target());
                 System.out.printf("%s: mean colour distance to target: guided %.4f, unguided %.4f%n", variant, guided,
