@@ -12,12 +12,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
+import static diffusionkit.demo.DemoServerTest.burst;
 import static diffusionkit.demo.DemoServerTest.errorOf;
 import static diffusionkit.demo.DemoServerTest.get;
 import static org.junit.jupiter.api.Assertions.*;
@@ -53,14 +53,16 @@ class DemoLoadTest {
             // warm-up: layers cache constants on first use, the JIT compiles, the allocators reach their working
             // size, and the client and handler threads exist (a small burst)
             assertImage(get(s, "/api/generate?color=44CCAA&scale=5&steps=" + STEPS + "&seed=1000"));
-            int[] warm = burst(s, clients, 16, "color=44CCAA&scale=5", 2000);
+            int[] warm = burst(s, clients, 16, seed -> "color=44CCAA&scale=5&steps=" + STEPS + "&seed=" + (2000 + seed),
+                    DemoLoadTest::assertImage, 120);
             int arraysBefore = m.getManagedArrays().size();
             long rssBefore = rssAfterGc();
 
             // the burst: 50 requests from 8 clients at once
             long servedBefore = s.served();
             long busyBefore = s.busyAnswers();
-            int[] b = burst(s, clients, 50, "color=55FFAA&scale=3", 0);
+            int[] b = burst(s, clients, 50, seed -> "color=55FFAA&scale=3&steps=" + STEPS + "&seed=" + seed,
+                    DemoLoadTest::assertImage, 120);
             int ok = b[0];
             int busy = b[1];
             assertEquals(50, ok + busy, "every request was answered");
@@ -101,41 +103,6 @@ class DemoLoadTest {
         } finally {
             clients.shutdownNow();
         }
-    }
-
-    /**
-     * {@code n} requests from the 8 clients, released together; each must be an image or a 503 "busy" with
-     * Retry-After. Returns {images, busy answers}.
-     */
-    private static int[] burst(DemoServer s, ExecutorService clients, int n, String query, int firstSeed) throws Exception {
-        CountDownLatch go = new CountDownLatch(1);
-        List<Future<Integer>> answers = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            int seed = firstSeed + i;
-            answers.add(clients.submit(() -> {
-                go.await();
-                HttpResponse<byte[]> r = get(s, "/api/generate?" + query + "&steps=" + STEPS + "&seed=" + seed);
-                if (r.statusCode() == 200) {
-                    assertImage(r);
-                } else {
-                    assertEquals(503, r.statusCode(), () -> errorOf(r));
-                    assertTrue(errorOf(r).startsWith("busy"), errorOf(r));
-                    assertTrue(r.headers().firstValue("Retry-After").isPresent());
-                }
-                return r.statusCode();
-            }));
-        }
-        go.countDown();
-        int ok = 0;
-        int busy = 0;
-        for (Future<Integer> f : answers) {
-            if (f.get(120, TimeUnit.SECONDS) == 200) {
-                ok++;
-            } else {
-                busy++;
-            }
-        }
-        return new int[] {ok, busy};
     }
 
     private static void assertImage(HttpResponse<byte[]> r) throws Exception {

@@ -28,6 +28,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntFunction;
 import java.util.function.Predicate;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -85,6 +86,55 @@ class DemoServerTest {
             o = status(s);
         }
         return o;
+    }
+
+    /** A check of a 200 answer. */
+    interface ResponseCheck {
+        void check(HttpResponse<byte[]> r) throws Exception;
+    }
+
+    /**
+     * {@code n} requests from {@code clients}, released together ({@code query} gives request i's query string);
+     * each must be an image (checked by {@code image}) or a 503 "busy" with Retry-After, within
+     * {@code timeoutSeconds}. Returns {images, busy answers}.
+     */
+    static int[] burst(DemoServer s, ExecutorService clients, int n, IntFunction<String> query,
+            ResponseCheck image, long timeoutSeconds) throws Exception {
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<Integer>> answers = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String q = query.apply(i);
+            answers.add(clients.submit(() -> {
+                go.await();
+                HttpResponse<byte[]> r = get(s, "/api/generate?" + q);
+                if (r.statusCode() == 200) {
+                    image.check(r);
+                } else {
+                    assertEquals(503, r.statusCode(), () -> errorOf(r));
+                    assertTrue(errorOf(r).startsWith("busy"), errorOf(r));
+                    assertTrue(r.headers().firstValue("Retry-After").isPresent());
+                }
+                return r.statusCode();
+            }));
+        }
+        go.countDown();
+        int ok = 0;
+        int busy = 0;
+        for (Future<Integer> f : answers) {
+            try {
+                if (f.get(timeoutSeconds, TimeUnit.SECONDS) == 200) {
+                    ok++;
+                } else {
+                    busy++;
+                }
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof Error err) {
+                    throw err; // an assertion that failed in a client
+                }
+                throw e.getCause() instanceof Exception c ? c : e;
+            }
+        }
+        return new int[] {ok, busy};
     }
 
     static String errorOf(HttpResponse<byte[]> r) {
@@ -162,37 +212,13 @@ class DemoServerTest {
     void boundedLoadEveryRequestGetsAnImageOrBusy() throws Exception {
         try (DemoServer s = new DemoServer(painter(20), "test", DemoServer.loopback(0), 2).start()) {
             ExecutorService clients = Executors.newFixedThreadPool(8);
-            CountDownLatch go = new CountDownLatch(1);
-            List<Future<Integer>> answers = new ArrayList<>();
             Runtime rt = Runtime.getRuntime();
             System.gc();
             long heapBefore = rt.totalMemory() - rt.freeMemory();
-            for (int i = 0; i < 50; i++) {
-                int seed = i;
-                answers.add(clients.submit(() -> {
-                    go.await();
-                    HttpResponse<byte[]> r = get(s, "/api/generate?color=44CCAA&scale=5&steps=3&seed=" + seed);
-                    if (r.statusCode() == 200) {
-                        assertNotNull(ImageIO.read(new ByteArrayInputStream(r.body())));
-                    } else {
-                        assertEquals(503, r.statusCode());
-                        assertTrue(errorOf(r).startsWith("busy"), errorOf(r));
-                        assertTrue(r.headers().firstValue("Retry-After").isPresent());
-                    }
-                    return r.statusCode();
-                }));
-            }
-            go.countDown();
-            int ok = 0;
-            int busy = 0;
-            for (Future<Integer> f : answers) {
-                int code = f.get(60, TimeUnit.SECONDS);
-                if (code == 200) {
-                    ok++;
-                } else {
-                    busy++;
-                }
-            }
+            int[] answers = burst(s, clients, 50, seed -> "color=44CCAA&scale=5&steps=3&seed=" + seed,
+                    r -> assertNotNull(ImageIO.read(new ByteArrayInputStream(r.body()))), 60);
+            int ok = answers[0];
+            int busy = answers[1];
             clients.shutdown();
             assertEquals(50, ok + busy);
             assertEquals(ok, s.served());
