@@ -27,16 +27,19 @@ public final class NearestNeighbours implements AutoCloseable {
     private final int[] labels;
     private final int numClasses;
     private final NDManager manager;
-    private final NDArray train;         // [N, D]
+    private final NDArray images;        // [N, C, H, W] as created: it owns the memory that train views
+    private final NDArray train;         // [N, D], a view of images
     private final NDArray halfSqNorms;   // [N]: |t|^2 / 2
 
-    private NearestNeighbours(int k, long[] imageShape, int[] labels, int numClasses, NDManager manager, NDArray train) {
+    private NearestNeighbours(int k, long[] imageShape, int[] labels, int numClasses, NDManager manager, NDArray images) {
         this.k = k;
         this.imageShape = imageShape;
         this.labels = labels;
         this.numClasses = numClasses;
         this.manager = manager;
-        this.train = train;
+        this.images = images;
+        long n = labels.length;
+        this.train = images.reshape(n, images.getShape().size() / n);
         try (NDArray sq = train.square(); NDArray sum = sq.sum(new int[] {1})) {
             this.halfSqNorms = sum.div(2f);
         }
@@ -70,11 +73,11 @@ public final class NearestNeighbours implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             all[i] = i;
         }
+        // On the CPU, create() wraps a Java buffer that the created array keeps alive (torch::from_blob): the judge
+        // holds that array as long as it reads the reshaped view (closing it crashed the matmul once the GC ran).
         NDArray images = data.images(own, all, new Random(0));
         Shape s = images.getShape();
-        NDArray flat = images.reshape(n, s.size() / n);
-        images.close();
-        return new NearestNeighbours(k, new long[] {s.get(1), s.get(2), s.get(3)}, labels, numClasses, own, flat);
+        return new NearestNeighbours(k, new long[] {s.get(1), s.get(2), s.get(3)}, labels, numClasses, own, images);
     }
 
     /** The number of neighbours that vote. */
