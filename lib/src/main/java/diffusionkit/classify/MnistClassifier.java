@@ -174,12 +174,7 @@ public final class MnistClassifier implements AutoCloseable {
     /** The share of {@code data} classified correctly, evaluated in batches of 500. */
     public double accuracy(ImageDataset data) {
         long correct = 0;
-        int n = data.length();
-        for (int from = 0; from < n; from += 500) {
-            int[] idx = new int[Math.min(500, n - from)];
-            for (int i = 0; i < idx.length; i++) {
-                idx[i] = from + i;
-            }
+        for (int[] idx : data.inOrder(500)) {
             try (NDManager sm = manager.newSubManager(); ImageDataset.Batch b = data.batch(sm, idx, 0)) {
                 long[] pred = predict(b.images());
                 long[] y = b.labels().toLongArray();
@@ -190,7 +185,7 @@ public final class MnistClassifier implements AutoCloseable {
                 }
             }
         }
-        return (double) correct / n;
+        return (double) correct / data.length();
     }
 
     /** Writes {@code config.json} and {@code model.safetensors} into {@code folder}, atomically. */

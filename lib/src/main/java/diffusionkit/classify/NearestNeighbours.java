@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import diffusionkit.data.ImageDataset;
 
 import java.util.Random;
+import java.util.stream.IntStream;
 
 /**
  * A k-nearest-neighbour classifier in pixel space (Euclidean distance, majority vote of the k nearest training
@@ -23,23 +24,20 @@ public final class NearestNeighbours implements AutoCloseable {
     private static final int CHUNK = 256;
 
     private final int k;
-    private final long[] imageShape; // C, H, W
     private final int[] labels;
     private final int numClasses;
     private final NDManager manager;
-    private final NDArray images;        // [N, C, H, W] as created: it owns the memory that train views
-    private final NDArray train;         // [N, D], a view of images
+    private final NDArray trainImages;   // [N, C, H, W] as created: it owns the memory that train views
+    private final NDArray train;         // [N, D], a view of trainImages
     private final NDArray halfSqNorms;   // [N]: |t|^2 / 2
 
-    private NearestNeighbours(int k, long[] imageShape, int[] labels, int numClasses, NDManager manager, NDArray images) {
+    private NearestNeighbours(int k, int[] labels, int numClasses, NDManager manager, NDArray trainImages) {
         this.k = k;
-        this.imageShape = imageShape;
         this.labels = labels;
         this.numClasses = numClasses;
         this.manager = manager;
-        this.images = images;
-        long n = labels.length;
-        this.train = images.reshape(n, images.getShape().size() / n);
+        this.trainImages = trainImages;
+        this.train = trainImages.reshape(labels.length, -1);
         try (NDArray sq = train.square(); NDArray sum = sq.sum(new int[] {1})) {
             this.halfSqNorms = sum.div(2f);
         }
@@ -69,15 +67,10 @@ public final class NearestNeighbours implements AutoCloseable {
             numClasses = Math.max(numClasses, labels[i] + 1);
         }
         NDManager own = manager.newSubManager();
-        int[] all = new int[n];
-        for (int i = 0; i < n; i++) {
-            all[i] = i;
-        }
         // On the CPU, create() wraps a Java buffer that the created array keeps alive (torch::from_blob): the judge
         // holds that array as long as it reads the reshaped view (closing it crashed the matmul once the GC ran).
-        NDArray images = data.images(own, all, new Random(0));
-        Shape s = images.getShape();
-        return new NearestNeighbours(k, new long[] {s.get(1), s.get(2), s.get(3)}, labels, numClasses, own, images);
+        NDArray images = data.images(own, IntStream.range(0, n).toArray(), new Random(0));
+        return new NearestNeighbours(k, labels, numClasses, own, images);
     }
 
     /** The number of neighbours that vote. */
@@ -97,9 +90,10 @@ public final class NearestNeighbours implements AutoCloseable {
      */
     public long[] predict(NDArray images) {
         Shape s = images.getShape();
-        if (s.dimension() != 4 || s.get(1) != imageShape[0] || s.get(2) != imageShape[1] || s.get(3) != imageShape[2]) {
-            throw new IllegalArgumentException("NearestNeighbours: images must be [N, " + imageShape[0] + ", "
-                    + imageShape[1] + ", " + imageShape[2] + "] in [-1, 1] like the images it was fit on, got " + s);
+        Shape chw = trainImages.getShape().slice(1);
+        if (s.dimension() != 4 || !s.slice(1).equals(chw)) {
+            throw new IllegalArgumentException("NearestNeighbours: images must be [N, " + chw.get(0) + ", " + chw.get(1)
+                    + ", " + chw.get(2) + "] in [-1, 1] like the images it was fit on, got " + s);
         }
         int n = (int) s.get(0);
         long[] out = new long[n];
@@ -130,12 +124,7 @@ public final class NearestNeighbours implements AutoCloseable {
     /** The share of {@code data} whose label {@link #predict} gives, in chunks of 256 images. */
     public double accuracy(ImageDataset data) {
         long correct = 0;
-        int n = data.length();
-        for (int from = 0; from < n; from += CHUNK) {
-            int[] idx = new int[Math.min(CHUNK, n - from)];
-            for (int i = 0; i < idx.length; i++) {
-                idx[i] = from + i;
-            }
+        for (int[] idx : data.inOrder(CHUNK)) {
             try (NDManager sm = manager.newSubManager(); NDArray x = data.images(sm, idx, new Random(0))) {
                 long[] pred = predict(x);
                 for (int i = 0; i < idx.length; i++) {
@@ -143,7 +132,7 @@ public final class NearestNeighbours implements AutoCloseable {
                 }
             }
         }
-        return (double) correct / n;
+        return (double) correct / data.length();
     }
 
     /** The vote of the k smallest of {@code d[offset .. offset + size())}. */

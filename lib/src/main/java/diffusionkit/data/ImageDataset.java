@@ -212,10 +212,30 @@ public class ImageDataset extends RandomAccessDataset {
      * {@code batchSize} (the last one may be smaller). Each epoch's order is the same on every run.
      */
     public Iterable<int[]> batches(int batchSize, long seed, int epoch) {
+        checkBatchSize(batchSize);
+        return cut(permutation(length(), new Random(seed * 1_000_003L + epoch)), batchSize);
+    }
+
+    /**
+     * The images in their stored order, cut into batches of {@code batchSize} (the last one may be smaller): for
+     * evaluating a model on the whole dataset.
+     */
+    public Iterable<int[]> inOrder(int batchSize) {
+        checkBatchSize(batchSize);
+        int[] order = new int[length()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        return cut(order, batchSize);
+    }
+
+    private static void checkBatchSize(int batchSize) {
         if (batchSize <= 0) {
             throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
         }
-        int[] order = permutation(length(), new Random(seed * 1_000_003L + epoch));
+    }
+
+    private static Iterable<int[]> cut(int[] order, int batchSize) {
         return () -> new Iterator<>() {
             int pos;
 

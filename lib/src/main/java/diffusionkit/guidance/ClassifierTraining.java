@@ -138,12 +138,7 @@ public final class ClassifierTraining {
     /** The share of {@code data}'s images whose predicted class is their label. */
     public static double accuracy(ImageClassifier classifier, ImageDataset data, int batchSize) {
         long correct = 0;
-        for (int start = 0; start < data.length(); start += batchSize) {
-            int n = Math.min(batchSize, data.length() - start);
-            int[] idx = new int[n];
-            for (int i = 0; i < n; i++) {
-                idx[i] = start + i;
-            }
+        for (int[] idx : data.inOrder(batchSize)) {
             try (NDManager m = classifier.manager().newSubManager();
                     ImageDataset.Batch batch = data.batch(m, idx, 0)) {
                 NDArray pred = classifier.predict(batch.images().toDevice(m.getDevice(), false));

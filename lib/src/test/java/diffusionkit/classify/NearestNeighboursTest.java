@@ -10,6 +10,7 @@ import diffusionkit.data.Preprocess;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
+import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -81,20 +82,12 @@ class NearestNeighboursTest {
     void recognisesMnistTestDigitsAsNumpyDoes() {
         PackagedDatasets data = PackagedDatasets.defaults();
         ImageDataset train = data.load("mnist").withPreprocess(Preprocess.NONE);
-        ImageDataset test = data.load("mnist-test").withPreprocess(Preprocess.NONE).subset(range(2000));
+        ImageDataset test = data.load("mnist-test").withPreprocess(Preprocess.NONE).subset(IntStream.range(0, 2000).toArray());
         try (NDManager m = NDManager.newBaseManager(Device.cpu()); NearestNeighbours nn = NearestNeighbours.fit(train, 3, m)) {
             long recognised = Math.round(nn.accuracy(test) * 2000);
             System.out.printf("k-NN (k = 3, 60,000 training digits): %d of the first 2,000 test digits (numpy: 1921)%n",
                     recognised);
             assertTrue(Math.abs(recognised - 1921) <= 3, recognised + " recognised, numpy 1921");
         }
-    }
-
-    static int[] range(int n) {
-        int[] r = new int[n];
-        for (int i = 0; i < n; i++) {
-            r[i] = i;
-        }
-        return r;
     }
 }

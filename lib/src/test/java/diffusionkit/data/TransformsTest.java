@@ -81,6 +81,19 @@ class TransformsTest {
     }
 
     @Test
+    void inOrderCutsTheStoredOrder() {
+        ImageDataset d = ImageDataset.of("t", 1, 1, 1, new byte[10][1], null, java.util.List.of());
+        java.util.List<int[]> cuts = new java.util.ArrayList<>();
+        d.inOrder(4).forEach(cuts::add);
+        assertEquals(3, cuts.size());
+        assertArrayEquals(new int[] {0, 1, 2, 3}, cuts.get(0));
+        assertArrayEquals(new int[] {4, 5, 6, 7}, cuts.get(1));
+        assertArrayEquals(new int[] {8, 9}, cuts.get(2));
+        var e = assertThrows(IllegalArgumentException.class, () -> d.inOrder(0));
+        assertEquals("batch size must be positive, got 0", e.getMessage());
+    }
+
+    @Test
     void preprocessRepeatsGreyIntoRgbAndRejectsBadSizes() {
         Preprocess p = Preprocess.NONE.withChannels(3);
         float[] out = p.apply(new float[] {0, 1}, 1, 1, 2, new Random(0));
