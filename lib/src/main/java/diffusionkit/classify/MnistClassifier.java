@@ -7,7 +7,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
-import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.pooling.Pool;
 import ai.djl.training.GradientCollector;
@@ -17,7 +16,9 @@ import diffusionkit.data.ImageDataset;
 import diffusionkit.io.CheckpointException;
 import diffusionkit.io.Safetensors;
 import diffusionkit.training.AdamW;
+import diffusionkit.training.TrainingChecks;
 import diffusionkit.util.AtomicFiles;
+import diffusionkit.util.Convolutions;
 import diffusionkit.util.SeededNoise;
 
 import java.io.IOException;
@@ -109,13 +110,12 @@ public final class MnistClassifier implements AutoCloseable {
         }
         NDManager caller = x.getManager();
         try (NDManager sub = caller.newSubManager()) {
-            Shape one = new Shape(1, 1);
             Shape two = new Shape(2, 2);
-            NDArray h = Conv2d.conv2d(x, p("conv1.weight"), p("conv1.bias"), one, two, one).singletonOrThrow();
+            NDArray h = Convolutions.conv2d(x, p("conv1.weight"), p("conv1.bias"), 1, 2);
             h.attach(sub);
             h = Pool.maxPool2d(Activation.relu(h), two, two, new Shape(0, 0), false);
             h.attach(sub);
-            h = Conv2d.conv2d(h, p("conv2.weight"), p("conv2.bias"), one, two, one).singletonOrThrow();
+            h = Convolutions.conv2d(h, p("conv2.weight"), p("conv2.bias"), 1, 2);
             h.attach(sub);
             h = Pool.maxPool2d(Activation.relu(h), two, two, new Shape(0, 0), false).reshape(s.get(0), C2 * 49);
             h.attach(sub);
@@ -156,10 +156,13 @@ public final class MnistClassifier implements AutoCloseable {
         for (int e = 0; e < epochs; e++) {
             for (int[] idx : data.batches(batchSize, seed, e)) {
                 try (NDManager sm = manager.newSubManager(); ImageDataset.Batch b = data.batch(sm, idx, seed)) {
+                    double l;
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         NDArray loss = crossEntropy(logits(b.images()), b.labels());
                         gc.backward(loss);
+                        l = loss.getFloat();
                     }
+                    TrainingChecks.requireFinite("training the MNIST classifier", l, params, step + 1, e, lr, null);
                     opt.step(params);
                     AdamW.zeroGradients(params);
                 }

@@ -17,6 +17,7 @@ import diffusionkit.schedulers.Scheduler;
 import diffusionkit.schedulers.SchedulerConfig;
 import diffusionkit.training.AdamW;
 import diffusionkit.training.Ema;
+import diffusionkit.training.TrainingChecks;
 import diffusionkit.util.AtomicFiles;
 import diffusionkit.util.SeededNoise;
 
@@ -255,6 +256,9 @@ public final class ConditionalTrainer {
                         gc.backward(mse);
                         loss = mse.getFloat();
                     }
+                    Path lastGood = checkpoint != null && Files.isRegularFile(checkpoint.resolve(STATE_NAME)) ? checkpoint : null;
+                    TrainingChecks.requireFinite("training the class-conditioned model", loss, params, step + 1, epoch,
+                            optimizer.learningRate(), lastGood);
                     optimizer.step(params);
                     AdamW.zeroGradients(params);
                     if (ema != null) {

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import diffusionkit.data.ImageDataset;
 import diffusionkit.training.AdamW;
+import diffusionkit.training.TrainingChecks;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -120,6 +121,8 @@ public final class ClassifierTraining {
                             gc.backward(loss);
                             l = loss.getFloat();
                         }
+                        TrainingChecks.requireFinite("training the classifier", l, params, step + 1, epoch,
+                                opt.learningRate(), null);
                         opt.step(params);
                         losses.add(l);
                         if (listener != null) {

@@ -12,6 +12,7 @@ import diffusionkit.pipelines.StepCallback;
 import diffusionkit.schedulers.DDIMScheduler;
 import diffusionkit.schedulers.SchedulerOutput;
 import diffusionkit.util.Autograd;
+import diffusionkit.util.NonFiniteException;
 import diffusionkit.util.Scalars;
 import diffusionkit.util.SeededNoise;
 import diffusionkit.viz.ImageGrid;
@@ -196,6 +197,13 @@ public final class GuidedSampler {
                     double f = factorAt(i, t);
                     NDArray condGrad = Scalars.mul(clip(g.gradient().neg()), f);     // −d loss/dx · factor
                     double norm = condGrad.norm().getFloat();
+                    if (!Double.isFinite(g.loss())) {
+                        throw NonFiniteException.guidance("the guidance loss is " + g.loss(), i, t, guidanceScale);
+                    }
+                    if (!Double.isFinite(norm)) {
+                        throw NonFiniteException.guidance("the guidance gradient is NaN or infinite (the loss, "
+                                + g.loss() + ", was finite)", i, t, guidanceScale);
+                    }
                     NDArray guided = x.add(condGrad);
                     GuidanceStep info = new GuidanceStep(i, t, g.loss(), g.loss() * guidanceScale, norm, f);
                     steps.add(info);

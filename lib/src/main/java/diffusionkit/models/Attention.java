@@ -4,9 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import diffusionkit.util.Convolutions;
 import diffusionkit.util.Scalars;
 
 /**
@@ -139,7 +139,7 @@ public final class Attention extends ModuleBlock {
     private static NDArray conv1x1(NDArray x, NDArray weight, NDArray bias) {
         Shape ws = weight.getShape();
         try (NDArray w4 = weight.reshape(ws.get(0), ws.get(1), 1, 1)) {
-            return Conv2d.conv2d(x, w4, bias).singletonOrThrow();
+            return Convolutions.conv2d(x, w4, bias, 1, 0);
         }
     }
 

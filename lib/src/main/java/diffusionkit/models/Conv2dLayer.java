@@ -5,13 +5,14 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import diffusionkit.util.Convolutions;
 
 /**
  * PyTorch's {@code nn.Conv2d} (square kernel, bias): parameters {@code weight} [out, in, k, k] and
- * {@code bias} [out], initialised as PyTorch does (uniform in ±1/sqrt(in·k·k)).
+ * {@code bias} [out], initialised as PyTorch does (uniform in ±1/sqrt(in·k·k)). It convolves through
+ * {@link Convolutions#conv2d}, which is right on CPUs whose natives get some shapes wrong.
  */
 public final class Conv2dLayer extends ModuleBlock {
 
@@ -44,8 +45,7 @@ public final class Conv2dLayer extends ModuleBlock {
 
     /** Convolves {@code x} [N, in, H, W]. */
     public NDArray forward(NDArray x) {
-        return Conv2d.conv2d(x, weight.getArray(), bias.getArray(), new Shape(stride, stride),
-                new Shape(padding, padding), new Shape(1, 1)).singletonOrThrow();
+        return Convolutions.conv2d(x, weight.getArray(), bias.getArray(), stride, padding);
     }
 
     /** The weight parameter. */

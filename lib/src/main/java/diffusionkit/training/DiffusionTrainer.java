@@ -17,6 +17,7 @@ import diffusionkit.pipelines.PipelineOutput;
 import diffusionkit.schedulers.DDIMScheduler;
 import diffusionkit.schedulers.Scheduler;
 import diffusionkit.util.AtomicFiles;
+import diffusionkit.util.NonFiniteException;
 import diffusionkit.util.Scalars;
 import diffusionkit.util.SeededNoise;
 import diffusionkit.viz.Charts;
@@ -201,8 +202,16 @@ public final class DiffusionTrainer {
                     break outer;
                 }
                 double lr = optimizer.learningRate();
-                double loss = step(batches.subList(batchInEpoch,
-                        Math.min(batches.size(), batchInEpoch + config.gradAccumulationSteps())));
+                double loss;
+                try {
+                    loss = step(batches.subList(batchInEpoch,
+                            Math.min(batches.size(), batchInEpoch + config.gradAccumulationSteps())));
+                } catch (NonFiniteException e) {
+                    if (config.logDir() != null) {
+                        writeLossTable(); // the losses up to the last good step
+                    }
+                    throw e;
+                }
                 double seconds = secondsBefore + (System.nanoTime() - start) / 1e9;
                 rows.add(new double[] {globalStep, epoch, loss, lr, seconds});
                 runLosses.add(loss);
@@ -264,8 +273,10 @@ public final class DiffusionTrainer {
      * @return the mean of the micro-batches' MSE losses
      */
     public double step(List<int[]> microBatches) {
+        double lr = optimizer.learningRate();
         double loss = accumulate(microBatches);
         Map<String, NDArray> params = model.stateDict();
+        TrainingChecks.requireFinite("training", loss, params, globalStep + 1, epoch, lr, lastCheckpoint());
         if (config.maxGradNorm() > 0) {
             AdamW.clipGradNorm(params, config.maxGradNorm());
         }
@@ -405,6 +416,19 @@ public final class DiffusionTrainer {
         }
         for (TrainingListener l : listeners) {
             l.onSamples(globalStep, grid);
+        }
+    }
+
+    /** The newest checkpoint in the log folder, or null when there is none (or no log folder). */
+    private Path lastCheckpoint() {
+        if (config.logDir() == null) {
+            return null;
+        }
+        try {
+            List<Path> all = Checkpoints.list(config.logDir());
+            return all.isEmpty() ? null : all.get(all.size() - 1);
+        } catch (IOException e) {
+            return null;
         }
     }
 

@@ -1,0 +1,64 @@
+package diffusionkit.training;
+
+import ai.djl.ndarray.NDArray;
+import diffusionkit.util.NonFiniteException;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The check every trainer of the kit makes after a backward pass and before the optimiser step: the loss and every
+ * parameter's gradient must be finite. A NaN or infinity stops the run with {@link NonFiniteException} (the step,
+ * what went wrong, the last checkpoint and the likely causes); the weights keep their last good values, since the
+ * update is not made, and the gradients are zeroed.
+ */
+public final class TrainingChecks {
+
+    private TrainingChecks() {}
+
+    /**
+     * Throws when {@code loss} or a gradient of {@code parameters} is NaN or infinite.
+     *
+     * @param trainer what trains, for the message ("fine-tuning", "the class-conditioned model", ...)
+     * @param loss the step's loss
+     * @param parameters the parameters whose gradients the optimiser is about to use
+     * @param step the step (1-based)
+     * @param epoch its epoch
+     * @param learningRate the step's learning rate
+     * @param lastCheckpoint the newest checkpoint, or null
+     * @throws NonFiniteException when anything is not finite
+     */
+    public static void requireFinite(String trainer, double loss, Map<String, NDArray> parameters, long step, int epoch,
+                                     double learningRate, Path lastCheckpoint) {
+        String what = null;
+        if (!Double.isFinite(loss)) {
+            what = "the loss is " + loss;
+        } else {
+            String bad = firstNonFiniteGradient(parameters);
+            if (bad != null) {
+                what = "the gradient of '" + bad + "' is NaN or infinite (the loss, " + loss + ", was finite)";
+            }
+        }
+        if (what != null) {
+            AdamW.zeroGradients(parameters);
+            throw NonFiniteException.training(trainer, what, step, epoch, learningRate, lastCheckpoint);
+        }
+    }
+
+    /** The name of the first parameter whose gradient holds a NaN or an infinity, or null when all are finite. */
+    public static String firstNonFiniteGradient(Map<String, NDArray> parameters) {
+        for (Map.Entry<String, NDArray> e : parameters.entrySet()) {
+            NDArray p = e.getValue();
+            if (!p.hasGradient()) {
+                continue;
+            }
+            // the sum of squares is finite exactly when every element is (short of |g| > 1e19, broken anyway)
+            try (NDArray g = p.getGradient(); NDArray s = g.square().sum()) {
+                if (!Float.isFinite(s.getFloat())) {
+                    return e.getKey();
+                }
+            }
+        }
+        return null;
+    }
+}
