@@ -6,7 +6,7 @@
 # Without notebooks it runs notebooks/*.ipynb. Executed copies go to DIR (default target/executed-notebooks).
 # Each notebook runs in its own folder (relative paths work as in Jupyter). The kernel is the notebook's own
 # kernelspec (IJava's and this kit's are both named "java") unless --kernel names another.
-# Exit status 1 when any cell of any notebook fails; the copy shows the error. Settings such as DATASET_LIMIT or
+# Exit status 1 when any cell of any notebook fails or prints NaN or an infinity; the copy shows the error. Settings such as DATASET_LIMIT or
 # MAX_EPOCH in the environment reach the notebooks (the kernel inherits the environment).
 set -euo pipefail
 
@@ -47,6 +47,7 @@ fi
 mkdir -p "$OUT"
 exec "$PYTHON" - "$OUT" "$TIMEOUT" "$KERNEL" "${NOTEBOOKS[@]}" <<'PY'
 import os
+import re
 import sys
 import time
 
@@ -54,6 +55,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+NON_FINITE = re.compile(r"(?<![\w.])(NaN|nan|-?Infinity|-?inf)(?![\w])")
 out, timeout, kernel, *notebooks = sys.argv[1:]
 failed = []
 for path in notebooks:
@@ -76,11 +78,23 @@ for path in notebooks:
         status = "FAILED"
         failed.append(path)
         print(f"{type(e).__name__}: {e}", file=sys.stderr)
-    # an error output in any cell fails the run, also where a cell allowed errors
-    for cell in nb.cells:
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])) and path not in failed:
+    # an error output in any cell fails the run, also where a cell allowed errors; so does a printed NaN or infinity
+    # (a loss, a distance, a table value): wrong numbers are loud
+    for index, cell in enumerate(nb.cells):
+        outputs = cell.get("outputs", [])
+        if any(o.get("output_type") == "error" for o in outputs) and path not in failed:
             status = "FAILED"
             failed.append(path)
+        for o in outputs:
+            text = "".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+            bad = NON_FINITE.search(text)
+            if bad:
+                line = text[text.rfind("\n", 0, bad.start()) + 1:text.find("\n", bad.end()) % (len(text) + 1)]
+                print(f"{os.path.basename(path)}: cell {index} ({cell.get('id')}) printed a non-finite number: "
+                      f"{line.strip()[:200]}", file=sys.stderr)
+                if path not in failed:
+                    status = "FAILED"
+                    failed.append(path)
     target = os.path.join(out, os.path.basename(path))
     nbformat.write(nb, target)
     print(f"{status:6} {time.time() - t0:7.1f} s  {path} -> {target}")

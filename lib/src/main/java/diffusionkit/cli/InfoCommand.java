@@ -1,11 +1,16 @@
 package diffusionkit.cli;
 
 import ai.djl.engine.Engine;
+import diffusionkit.util.Convolutions;
+import diffusionkit.util.CpuInfo;
 import diffusionkit.util.DeviceChoice;
 import picocli.CommandLine.Command;
 
-/** Prints versions, the engine and the device the kit will use, and why. */
-@Command(name = "info", mixinStandardHelpOptions = true, description = "Print versions, the engine and the chosen device.")
+/**
+ * Prints versions, the engine and the device the kit will use and why, the CPU (model and vector extensions) and
+ * whether its PyTorch natives compute right convolution gradients ({@link Convolutions#nativeDefect()}).
+ */
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Print versions, the engine, the chosen device, the CPU and the convolution self-check.")
 final class InfoCommand implements Runnable {
     @Override
     public void run() {
@@ -13,5 +18,7 @@ final class InfoCommand implements Runnable {
         Engine e = Engine.getInstance();
         System.out.println("engine: " + e.getEngineName() + " " + e.getVersion() + ", GPUs visible: " + e.getGpuCount());
         System.out.println("device: " + DeviceChoice.explain());
+        System.out.println(CpuInfo.describe());
+        System.out.println(Convolutions.describe());
     }
 }

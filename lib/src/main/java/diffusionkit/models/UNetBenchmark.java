@@ -9,6 +9,8 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
+import diffusionkit.util.Convolutions;
+import diffusionkit.util.CpuInfo;
 import diffusionkit.util.DeviceChoice;
 
 import java.lang.management.ManagementFactory;
@@ -85,6 +87,8 @@ public final class UNetBenchmark {
         }
         System.out.println("device: " + DeviceChoice.explain() + "; engine " + Engine.getInstance().getEngineName()
                 + " " + Engine.getInstance().getVersion() + "; MALLOC_MMAP_MAX_=" + System.getenv("MALLOC_MMAP_MAX_"));
+        System.out.println(CpuInfo.describe());
+        System.out.println(Convolutions.describe());
         List<String> report = new ArrayList<>();
         try (NDManager m = NDManager.newBaseManager(DeviceChoice.device())) {
             if (only == null || only.equals("unet_b")) {

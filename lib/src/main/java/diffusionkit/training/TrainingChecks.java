@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import diffusionkit.util.NonFiniteException;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -43,6 +45,44 @@ public final class TrainingChecks {
             AdamW.zeroGradients(parameters);
             throw NonFiniteException.training(trainer, what, step, epoch, learningRate, lastCheckpoint);
         }
+    }
+
+    /**
+     * A lesson's check of a finished run: every loss finite and, over 10 steps or more, the mean of the last fifth of
+     * the steps below that of the first fifth (one step's loss depends on its random timesteps, so single steps are
+     * not compared).
+     *
+     * @return what was found, e.g. "60 losses, all finite; the loss fell from 0.0753 (mean of steps 1-12) to 0.0552
+     *     (steps 49-60)"
+     * @throws IllegalStateException when a loss is not finite or the loss did not fall
+     */
+    public static String requireFiniteAndFalling(List<Double> losses) {
+        for (int i = 0; i < losses.size(); i++) {
+            if (!Double.isFinite(losses.get(i))) {
+                throw new IllegalStateException("the loss of step " + (i + 1) + " is " + losses.get(i));
+            }
+        }
+        int n = losses.size();
+        if (n < 10) {
+            return String.format(Locale.ROOT, "%d losses, all finite (too few steps to judge a trend)", n);
+        }
+        int k = n / 5;
+        double first = mean(losses.subList(0, k));
+        double last = mean(losses.subList(n - k, n));
+        String found = String.format(Locale.ROOT, "%d losses, all finite; the loss fell from %.4f (mean of steps 1-%d) to "
+                + "%.4f (steps %d-%d)", n, first, k, last, n - k + 1, n);
+        if (!(last < first)) {
+            throw new IllegalStateException("the loss did not fall: " + found.replace("fell", "went"));
+        }
+        return found;
+    }
+
+    private static double mean(List<Double> v) {
+        double s = 0;
+        for (double d : v) {
+            s += d;
+        }
+        return s / v.size();
     }
 
     /** The name of the first parameter whose gradient holds a NaN or an infinity, or null when all are finite. */

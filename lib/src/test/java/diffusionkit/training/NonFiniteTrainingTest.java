@@ -84,4 +84,26 @@ class NonFiniteTrainingTest {
             assertDoesNotThrow(() -> TrainingChecks.requireFinite("fine-tuning", 1.0, params, 13, 0, 1e-4, null));
         }
     }
+
+    @Test
+    void aLessonsRunMustBeFiniteAndFalling() {
+        List<Double> falling = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            falling.add(1.0 / (i + 1));
+        }
+        // first fifth: steps 1-4, mean (1 + 1/2 + 1/3 + 1/4) / 4 = 0.5208; last: steps 17-20, mean 0.0543
+        assertEquals("20 losses, all finite; the loss fell from 0.5208 (mean of steps 1-4) to 0.0543 (steps 17-20)",
+                TrainingChecks.requireFiniteAndFalling(falling));
+        List<Double> rising = new java.util.ArrayList<>(falling);
+        java.util.Collections.reverse(rising);
+        IllegalStateException up = assertThrows(IllegalStateException.class, () -> TrainingChecks.requireFiniteAndFalling(rising));
+        assertTrue(up.getMessage().startsWith("the loss did not fall: 20 losses, all finite; the loss went from 0.0543"),
+                up.getMessage());
+        List<Double> withNaN = new java.util.ArrayList<>(falling);
+        withNaN.set(6, Double.NaN);
+        assertEquals("the loss of step 7 is NaN",
+                assertThrows(IllegalStateException.class, () -> TrainingChecks.requireFiniteAndFalling(withNaN)).getMessage());
+        assertEquals("3 losses, all finite (too few steps to judge a trend)",
+                TrainingChecks.requireFiniteAndFalling(List.of(0.3, 0.5, 0.4)));
+    }
 }
