@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
@@ -15,38 +16,40 @@ import java.util.Locale;
  * PyTorch's {@code F.conv2d} (square kernel, no dilation, one group) that is right on every CPU. Every convolution
  * of the kit goes through {@link #conv2d}.
  *
- * <p><b>Why.</b> On AMD Zen 5 CPUs (AVX-512), the convolutions of PyTorch 2.7.1's CPU natives (oneDNN 3.7.1, the
+ * <p><b>Why.</b> On AMD Zen 5 CPUs (AVX-512), the convolutions of PyTorch 2.7.1's CPU natives (oneDNN 3.7.1, its
  * {@code jit:avx512_core} and {@code brgconv} kernels) are wrong whenever the channel count they sum over is not a
- * whole number of their 16-channel blocks: the input gradient (oneDNN's {@code backward_data}, which sums over the
+ * whole number of their 16-channel blocks. The input gradient (oneDNN's {@code backward_data}, which sums over the
  * output channels) of a convolution with 1-15, 17 or 24 output channels, such as a UNet's {@code conv_out}, comes
- * back with relative errors of 0.1-1 or NaN, and so does the forward pass of a convolution with 17-31, 40 or 56 input
- * channels. The input gradient of a stride-2 convolution with 48 or 112 input channels is wrong too. Weight
- * gradients are right everywhere. Measured against the same convolution in float64 over 4,752 shapes (kernel 1, 3
- * and 5, stride 1 and 2, 1-104 channels, batch 1-8, 8x8 to 32x32): with oneDNN's ISA capped at AVX2 the tails of
- * 8-channel blocks fail instead, and at AVX those of a convolution with 11 input channels. A Zen 3 (AVX2) CPU shows
- * none of it. A wrong {@code conv_out} input gradient makes every gradient behind it wrong: training and guidance
- * through the UNet go NaN.
+ * back with relative errors of 0.1-1 or NaN; so does the forward pass of a convolution with 17-31, 40 or 56 input
+ * channels, and the input gradient of a stride-2 convolution with 48, 80, 112 or 144 input channels (an odd number
+ * of 16-channel blocks). Weight gradients are right everywhere. Measured against the same convolution in float64
+ * over 6,336 shapes (kernel 1, 3 and 5, stride 1 and 2, 1-256 channels, batch 1-8, 8x8 to 32x32). With oneDNN's ISA
+ * capped at AVX2 the tails of 8-channel blocks fail instead, and at AVX a convolution with 11 input channels. A
+ * Zen 3 (AVX2) CPU shows none of it. A wrong {@code conv_out} input gradient makes every gradient behind it wrong:
+ * training and guidance through the UNet go NaN.
  *
- * <p><b>What this does.</b> On the CPU, a convolution of the shapes above runs as im2col and one matrix multiply:
- * the padded input's k·k shifted (strided) views stacked into columns [N, C·k·k, H'·W'], multiplied by the weight
- * [O, C·k·k]. Its backward pass is slicing, padding and matrix multiplies (MKL's sgemm, right for every size
- * measured), with no oneDNN convolution. The others keep PyTorch's own convolution. The routed shapes are
+ * <p><b>What this does</b>, on the CPU ({@link #route} says which path a call takes; on a GPU nothing changes):
  * <ul>
- *   <li>gradients are being recorded (an input gradient may be taken), the kernel is wider than 1 and the output
- *       channels are not a multiple of 16 or the stride is above 1;</li>
- *   <li>the kernel is wider than 1 and the input channels are above 16 and not a multiple of 16 (the forward);</li>
- *   <li>what PyTorch would not give to oneDNN (batch 1, a kernel of at most 3, at most 20,480 input values): PyTorch
- *       then asks NNPACK first, which prints "Could not initialize NNPACK! Reason: Unsupported hardware" at every
- *       such call on a CPU NNPACK does not know (tens of thousands of lines in a sampling log), and falls back to
- *       its own im2col; the kit does that im2col directly.</li>
+ *   <li>{@link Route#PADDED_OUTPUT}: while gradients are recorded, a convolution (kernel above 1) whose output
+ *       channels are not a multiple of 16 gets zero filters up to the next multiple, and the extra output channels
+ *       are sliced off. Same numbers, and an input gradient that sums over whole blocks. This is the course UNets'
+ *       {@code conv_out}; it costs about one more convolution of 16 output channels.</li>
+ *   <li>{@link Route#IM2COL}: a convolution with more than 16 input channels that are not a multiple of 16 (its
+ *       forward), and while gradients are recorded a stride-2 one with an odd number of 16-channel input blocks,
+ *       run as im2col and one matrix multiply: the padded input's k·k shifted (strided) views stacked into columns
+ *       [N, C·k·k, H'·W'], times the weight [O, C·k·k]. Its backward pass is slicing, padding and matrix multiplies
+ *       (MKL's sgemm, right for every size measured), with no oneDNN convolution. None of the kit's shipped models
+ *       has such a layer.</li>
+ *   <li>{@link Route#IM2COL} also for what PyTorch itself would not give to oneDNN (batch 1, a kernel of at most 3,
+ *       at most 20,480 input values): PyTorch first asks NNPACK, which prints "Could not initialize NNPACK! Reason:
+ *       Unsupported hardware" at every such call on a CPU NNPACK does not know (tens of thousands of lines in a
+ *       sampling log), and then runs its own im2col; the kit runs the im2col directly.</li>
  * </ul>
- * The cost is small: the course's UNets route only {@code conv_out} and the stride-2 downsampling convolutions,
- * and only while training or guiding; {@link #route} tells which path a call takes. On a GPU nothing is routed.
  *
  * <p>The system property {@code diffusionkit.conv=native} turns the routing off (every convolution goes to
  * PyTorch), which shows the natives' own behaviour: {@code ConvolutionGradientsTest} fails with it on a CPU that
- * has the defect. {@link #nativeDefect()} runs the failing case of the table once and says whether the natives here
- * have it ({@code ./kit info} prints it).
+ * has the defect. {@link #nativeDefect()} runs the failing case once and says whether the natives here have it
+ * ({@code ./kit info} prints it).
  */
 public final class Convolutions {
 
@@ -54,6 +57,8 @@ public final class Convolutions {
     public enum Route {
         /** PyTorch's own convolution (oneDNN on the CPU, cuDNN on a GPU). */
         NATIVE,
+        /** PyTorch's own convolution with the output channels padded to a multiple of 16 by zero filters. */
+        PADDED_OUTPUT,
         /** im2col + matrix multiply: right on every CPU, used for the shapes the natives get wrong. */
         IM2COL
     }
@@ -79,12 +84,35 @@ public final class Convolutions {
             throw new IllegalArgumentException("conv2d: input [N, C, H, W] and square weight [O, C, k, k] expected, got "
                     + xs + " and " + ws);
         }
-        if (route(x, weight, stride) == Route.IM2COL) {
-            return im2colConv(x, weight, bias, stride, padding);
-        }
+        return switch (route(x, weight, stride)) {
+            case IM2COL -> im2colConv(x, weight, bias, stride, padding);
+            case PADDED_OUTPUT -> paddedOutputConv(x, weight, bias, stride, padding);
+            case NATIVE -> nativeConv(x, weight, bias, stride, padding);
+        };
+    }
+
+    private static NDArray nativeConv(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
         Shape s = new Shape(stride, stride);
         Shape p = new Shape(padding, padding);
         return Conv2d.conv2d(x, weight, bias, s, p, new Shape(1, 1)).singletonOrThrow();
+    }
+
+    /**
+     * PyTorch's convolution with the output channels padded by zero filters to a multiple of 16, then the padding
+     * sliced off: the same numbers, and a backward pass whose input gradient sums over whole 16-channel blocks.
+     */
+    static NDArray paddedOutputConv(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
+        Shape ws = weight.getShape();
+        long out = ws.get(0);
+        long extra = (out + BLOCK - 1) / BLOCK * BLOCK - out;
+        NDManager m = weight.getManager();
+        try (NDArray zw = m.zeros(new Shape(extra, ws.get(1), ws.get(2), ws.get(3)), weight.getDataType(), weight.getDevice());
+             NDArray wp = weight.concat(zw, 0);
+             NDArray zb = m.zeros(new Shape(extra), weight.getDataType(), weight.getDevice());
+             NDArray bp = bias != null ? bias.concat(zb, 0) : null;
+             NDArray y = nativeConv(x, wp, bp, stride, padding)) {
+            return y.get(new NDIndex(":, :{}", out));
+        }
     }
 
     /** The path {@link #conv2d} takes for these arguments now (it depends on the gradient mode of this thread). */
@@ -100,14 +128,17 @@ public final class Convolutions {
         // DJL cannot say whether an intermediate array takes part in autograd (requiresGrad is false for any
         // array with a grad_fn), so while gradients are recorded every convolution counts as differentiated.
         boolean recording = Autograd.isRecording();
-        if (kernel > 1 && recording && (outChannels % BLOCK != 0 || stride > 1)) {
-            return Route.IM2COL;
-        }
         if (kernel > 1 && inChannels > BLOCK && inChannels % BLOCK != 0) {
-            return Route.IM2COL;
+            return Route.IM2COL;                      // the forward sums over a partial block
+        }
+        if (kernel > 1 && recording && stride > 1 && inChannels > BLOCK && (inChannels / BLOCK) % 2 == 1) {
+            return Route.IM2COL;                      // the strided input gradient of 48, 80, 112, 144 channels
         }
         if (!pytorchUsesOneDnn(xs, kernel, stride)) {
-            return Route.IM2COL;
+            return Route.IM2COL;                      // what PyTorch would hand to NNPACK's check, then to its im2col
+        }
+        if (kernel > 1 && recording && outChannels % BLOCK != 0) {
+            return Route.PADDED_OUTPUT;               // the input gradient sums over a partial block of outputs
         }
         return Route.NATIVE;
     }

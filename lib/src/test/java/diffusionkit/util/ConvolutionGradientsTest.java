@@ -24,9 +24,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * gradients written out as loops in plain Java, independent of PyTorch and of the kit's im2col path.
  *
  * <p>This test fails on a CPU with the defect when the routing is off: {@code cd lib && mvn test
- * -Dtest=ConvolutionGradientsTest -Ddiffusionkit.conv=native}. On an AMD Zen 5 that fails 24 of the 87 cases: the
- * input gradient of 1-15 output channels, of both UNets' {@code conv_out} and of the tiny UNet's 8-channel
- * convolutions, and the forward of its 24-channel ones.
+ * -Dtest=ConvolutionGradientsTest -Ddiffusionkit.conv=native}. On an AMD Zen 5 that fails 29 of the 91 cases: the
+ * input gradient of 1-15 output channels, of both UNets' {@code conv_out}, of the tiny UNet's 8-channel convolutions
+ * and of stride 2 from 48 and 80 channels, and the forward of 20, 24 and 40 input channels.
  */
 class ConvolutionGradientsTest {
 
@@ -62,7 +62,10 @@ class ConvolutionGradientsTest {
         return new Case(in, out, 1, 1, 0, size, 2, where);
     }
 
-    /** The defect's class: 1-16 output channels, from a narrow and a wide input, stride 1 and 2, batch 1 and 2. */
+    /**
+     * The defect's class: 1-16 output channels, from a narrow and a wide input, stride 1 and 2, batch 1 and 2; and the
+     * other measured failures (strided 48 and 80 input channels, 20 and 40 input channels).
+     */
     static List<Case> outputChannelSweep() {
         List<Case> cases = new ArrayList<>();
         for (int out = 1; out <= 16; out++) {
@@ -72,6 +75,11 @@ class ConvolutionGradientsTest {
         for (int out : new int[] {1, 3, 8, 16}) {
             cases.add(new Case(32, out, 3, 2, 1, 28, 2, "sweep"));
         }
+        // stride 2 with an odd number of 16-channel input blocks, and input channels that are not whole blocks
+        cases.add(new Case(48, 16, 3, 2, 1, 16, 2, "sweep"));
+        cases.add(new Case(80, 32, 3, 2, 1, 14, 2, "sweep"));
+        cases.add(new Case(40, 16, 3, 1, 1, 8, 2, "sweep"));
+        cases.add(new Case(20, 3, 3, 1, 1, 8, 2, "sweep"));
         return cases;
     }
 
@@ -149,6 +157,37 @@ class ConvolutionGradientsTest {
     @Test
     void everyConvolutionOfTheKitsModelsMatchesFloat64() {
         assertAllMatch(kitModels());
+    }
+
+    /** Which path the course UNets' layers take, training and sampling (the cost side of the routing). */
+    @Test
+    void routesOnlyWhatTheNativesGetWrong() {
+        try (NDManager m = manager.newSubManager()) {
+            NDArray x = m.zeros(new Shape(8, 32, 28, 28));
+            NDArray convOut = m.zeros(new Shape(1, 32, 3, 3));
+            NDArray inner = m.zeros(new Shape(64, 32, 3, 3));
+            NDArray x48 = m.zeros(new Shape(8, 48, 16, 16));
+            NDArray down48 = m.zeros(new Shape(48, 48, 3, 3));
+            NDArray x24 = m.zeros(new Shape(8, 24, 8, 8));
+            NDArray w24 = m.zeros(new Shape(16, 24, 3, 3));
+            NDArray small = m.zeros(new Shape(1, 64, 7, 7));
+            NDArray w64 = m.zeros(new Shape(64, 64, 3, 3));
+            boolean routed = System.getProperty(Convolutions.PROPERTY) == null;
+            Convolutions.Route pad = routed ? Convolutions.Route.PADDED_OUTPUT : Convolutions.Route.NATIVE;
+            Convolutions.Route im2col = routed ? Convolutions.Route.IM2COL : Convolutions.Route.NATIVE;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                assertEquals(pad, Convolutions.route(x, convOut, 1));
+                assertEquals(Convolutions.Route.NATIVE, Convolutions.route(x, inner, 1));
+                assertEquals(Convolutions.Route.NATIVE, Convolutions.route(x, m.zeros(new Shape(32, 32, 3, 3)), 2));
+                assertEquals(im2col, Convolutions.route(x48, down48, 2));
+                assertEquals(im2col, Convolutions.route(x24, w24, 1));
+            }
+            // sampling: nothing to differentiate, so conv_out and strided convolutions go to PyTorch as they are
+            assertEquals(Convolutions.Route.NATIVE, Convolutions.route(x, convOut, 1));
+            assertEquals(Convolutions.Route.NATIVE, Convolutions.route(x48, down48, 2));
+            assertEquals(im2col, Convolutions.route(x24, w24, 1));
+            assertEquals(im2col, Convolutions.route(small, w64, 1)); // batch 1, 3,136 values: PyTorch's NNPACK path
+        }
     }
 
     /** The im2col path itself (the routed one), for shapes PyTorch's own convolution gets right everywhere too. */
