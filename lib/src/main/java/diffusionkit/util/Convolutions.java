@@ -40,10 +40,14 @@ import java.util.Locale;
  *       [N, C·k·k, H'·W'], times the weight [O, C·k·k]. Its backward pass is slicing, padding and matrix multiplies
  *       (MKL's sgemm, right for every size measured), with no oneDNN convolution. None of the kit's shipped models
  *       has such a layer.</li>
- *   <li>{@link Route#IM2COL} also for what PyTorch itself would not give to oneDNN (batch 1, a kernel of at most 3,
- *       at most 20,480 input values): PyTorch first asks NNPACK, which prints "Could not initialize NNPACK! Reason:
- *       Unsupported hardware" at every such call on a CPU NNPACK does not know (tens of thousands of lines in a
- *       sampling log), and then runs its own im2col; the kit runs the im2col directly.</li>
+ *   <li>{@link Route#PADDED_BATCH}: what PyTorch itself would not give to oneDNN (batch 1, a kernel of at most 3,
+ *       at most 20,480 input values) gets a zero image added to its batch, whose output is dropped (and PyTorch's
+ *       other such case, a 1x1 convolution of fewer than 16 images on one thread, goes to {@link Route#IM2COL},
+ *       which for a 1x1 kernel is one matrix multiply). PyTorch would
+ *       first ask NNPACK, which prints "Could not initialize NNPACK! Reason: Unsupported hardware" at every such
+ *       call on a CPU NNPACK does not know (tens of thousands of lines in a sampling log), and then run its own
+ *       slow im2col path. Measured on a Zen 5: 50 DDIM steps of one emoji-base image, best of 6, 0.70-0.77 s
+ *       before and 0.76-0.83 s after, with no warning.</li>
  * </ul>
  *
  * <p>The system property {@code diffusionkit.conv=native} turns the routing off (every convolution goes to
@@ -59,6 +63,8 @@ public final class Convolutions {
         NATIVE,
         /** PyTorch's own convolution with the output channels padded to a multiple of 16 by zero filters. */
         PADDED_OUTPUT,
+        /** PyTorch's own convolution of a single image with a zero image added to the batch (then dropped). */
+        PADDED_BATCH,
         /** im2col + matrix multiply: right on every CPU, used for the shapes the natives get wrong. */
         IM2COL
     }
@@ -87,6 +93,7 @@ public final class Convolutions {
         return switch (route(x, weight, stride)) {
             case IM2COL -> im2colConv(x, weight, bias, stride, padding);
             case PADDED_OUTPUT -> paddedOutputConv(x, weight, bias, stride, padding);
+            case PADDED_BATCH -> paddedBatchConv(x, weight, bias, stride, padding);
             case NATIVE -> nativeConv(x, weight, bias, stride, padding);
         };
     }
@@ -95,6 +102,21 @@ public final class Convolutions {
         Shape s = new Shape(stride, stride);
         Shape p = new Shape(padding, padding);
         return Conv2d.conv2d(x, weight, bias, s, p, new Shape(1, 1)).singletonOrThrow();
+    }
+
+    /**
+     * PyTorch's convolution of a batch of one image with a second, zero image added and its output dropped: PyTorch
+     * gives a batch of two to oneDNN, where a batch of one small image would first go to NNPACK's check.
+     */
+    static NDArray paddedBatchConv(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
+        try (NDArray zero = x.zerosLike(); NDArray two = x.concat(zero, 0)) {
+            boolean padOut = Autograd.isRecording() && weight.getShape().get(2) > 1
+                    && weight.getShape().get(0) % BLOCK != 0;
+            try (NDArray y = padOut ? paddedOutputConv(two, weight, bias, stride, padding)
+                    : nativeConv(two, weight, bias, stride, padding)) {
+                return y.get(new NDIndex("0:1"));
+            }
+        }
     }
 
     /**
@@ -134,8 +156,12 @@ public final class Convolutions {
         if (kernel > 1 && recording && stride > 1 && inChannels > BLOCK && (inChannels / BLOCK) % 2 == 1) {
             return Route.IM2COL;                      // the strided input gradient of 48, 80, 112, 144 channels
         }
-        if (!pytorchUsesOneDnn(xs, kernel, stride)) {
-            return Route.IM2COL;                      // what PyTorch would hand to NNPACK's check, then to its im2col
+        // what PyTorch would hand to NNPACK's check (and its warning), then to its own slow path:
+        if (!oneDnnForPointwise(xs, kernel, stride)) {
+            return Route.IM2COL;                      // a 1x1 convolution on one thread: a matrix multiply
+        }
+        if (!oneDnnForSmallInput(xs, kernel)) {
+            return Route.PADDED_BATCH;                // one small image: add a second, zero one
         }
         if (kernel > 1 && recording && outChannels % BLOCK != 0) {
             return Route.PADDED_OUTPUT;               // the input gradient sums over a partial block of outputs
@@ -144,14 +170,18 @@ public final class Convolutions {
     }
 
     /**
-     * PyTorch 2.7's {@code ConvParams::use_mkldnn} for a float32 CPU input, one group, no dilation: false sends the
-     * call to NNPACK's check (printing its warning) and then to the slow im2col path.
+     * PyTorch 2.7's {@code ConvParams::use_mkldnn} for a float32 CPU input, one group, no dilation, is the "and" of
+     * this and {@link #oneDnnForSmallInput}; where it is false, PyTorch asks NNPACK (printing its warning on CPUs
+     * NNPACK does not know) and then runs its own slow path. This half: not a 1x1 convolution of fewer than 16
+     * images on one thread ("THNN is faster single-threaded").
      */
-    private static boolean pytorchUsesOneDnn(Shape xs, long kernel, int stride) {
-        long n = xs.get(0);
-        boolean first = stride > 1 || n >= 16 || kernel != 1 || JniUtils.getNumThreads() > 1;
-        boolean second = kernel > 3 || n > 1 || xs.size() > 20480;
-        return first && second;
+    private static boolean oneDnnForPointwise(Shape xs, long kernel, int stride) {
+        return stride > 1 || xs.get(0) >= 16 || kernel != 1 || JniUtils.getNumThreads() > 1;
+    }
+
+    /** The other half: not one image of at most 20,480 values with a kernel of at most 3 ("native is faster"). */
+    private static boolean oneDnnForSmallInput(Shape xs, long kernel) {
+        return kernel > 3 || xs.get(0) > 1 || xs.size() > 20480;
     }
 
     /** The convolution as im2col (k·k strided views of the padded input) and one matrix multiply. */
