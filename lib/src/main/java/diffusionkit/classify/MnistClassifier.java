@@ -162,7 +162,8 @@ public final class MnistClassifier implements AutoCloseable {
                         gc.backward(loss);
                         l = loss.getFloat();
                     }
-                    TrainingChecks.requireFinite("training the MNIST classifier", l, params, step + 1, e, lr, null);
+                    TrainingChecks.requireFinite("training the MNIST classifier", l, params, step + 1, e, lr,
+                            () -> null);
                     opt.step(params);
                     AdamW.zeroGradients(params);
                 }

@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The course's training loop for {@link ClassConditionedUNet} (Unit 2, notebook 2), line by line:
@@ -256,7 +257,8 @@ public final class ConditionalTrainer {
                         gc.backward(mse);
                         loss = mse.getFloat();
                     }
-                    Path lastGood = checkpoint != null && Files.isRegularFile(checkpoint.resolve(STATE_NAME)) ? checkpoint : null;
+                    Supplier<Path> lastGood = () -> checkpoint != null
+                            && Files.isRegularFile(checkpoint.resolve(STATE_NAME)) ? checkpoint : null;
                     TrainingChecks.requireFinite("training the class-conditioned model", loss, params, step + 1, epoch,
                             optimizer.learningRate(), lastGood);
                     optimizer.step(params);

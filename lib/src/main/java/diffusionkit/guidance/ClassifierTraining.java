@@ -122,7 +122,7 @@ public final class ClassifierTraining {
                             l = loss.getFloat();
                         }
                         TrainingChecks.requireFinite("training the classifier", l, params, step + 1, epoch,
-                                opt.learningRate(), null);
+                                opt.learningRate(), () -> null);
                         opt.step(params);
                         losses.add(l);
                         if (listener != null) {

@@ -276,7 +276,7 @@ public final class DiffusionTrainer {
         double lr = optimizer.learningRate();
         double loss = accumulate(microBatches);
         Map<String, NDArray> params = model.stateDict();
-        TrainingChecks.requireFinite("training", loss, params, globalStep + 1, epoch, lr, lastCheckpoint());
+        TrainingChecks.requireFinite("training", loss, params, globalStep + 1, epoch, lr, this::lastCheckpoint);
         if (config.maxGradNorm() > 0) {
             AdamW.clipGradNorm(params, config.maxGradNorm());
         }

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The check every trainer of the kit makes after a backward pass and before the optimiser step: the loss and every
@@ -27,11 +28,11 @@ public final class TrainingChecks {
      * @param step the step (1-based)
      * @param epoch its epoch
      * @param learningRate the step's learning rate
-     * @param lastCheckpoint the newest checkpoint, or null
+     * @param lastCheckpoint the newest checkpoint, or null; asked only when the run stops
      * @throws NonFiniteException when anything is not finite
      */
     public static void requireFinite(String trainer, double loss, Map<String, NDArray> parameters, long step, int epoch,
-                                     double learningRate, Path lastCheckpoint) {
+                                     double learningRate, Supplier<Path> lastCheckpoint) {
         String what = null;
         if (!Double.isFinite(loss)) {
             what = "the loss is " + loss;
@@ -43,7 +44,7 @@ public final class TrainingChecks {
         }
         if (what != null) {
             AdamW.zeroGradients(parameters);
-            throw NonFiniteException.training(trainer, what, step, epoch, learningRate, lastCheckpoint);
+            throw NonFiniteException.training(trainer, what, step, epoch, learningRate, lastCheckpoint.get());
         }
     }
 

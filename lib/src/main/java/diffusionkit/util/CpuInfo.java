@@ -4,9 +4,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -70,21 +72,32 @@ public final class CpuInfo {
                 Runtime.getRuntime().availableProcessors(), ext.isEmpty() ? "unknown" : String.join(" ", ext));
     }
 
+    /** A field of the first processor's block of /proc/cpuinfo, or null. */
     private static String field(String key) {
-        Path p = Path.of("/proc/cpuinfo");
-        if (!Files.isReadable(p)) {
-            return null;
-        }
-        try {
-            for (String line : Files.readAllLines(p)) {
-                int colon = line.indexOf(':');
-                if (colon > 0 && line.substring(0, colon).trim().equals(key)) {
-                    return line.substring(colon + 1).trim();
-                }
+        return Fields.FIRST_CPU.get(key);
+    }
+
+    /** The first processor's fields, read once (they do not change while the JVM runs). */
+    private static final class Fields {
+        static final Map<String, String> FIRST_CPU = read();
+
+        private static Map<String, String> read() {
+            Map<String, String> fields = new HashMap<>();
+            Path p = Path.of("/proc/cpuinfo");
+            if (!Files.isReadable(p)) {
+                return fields;
             }
-        } catch (IOException e) {
-            return null;
+            try {
+                for (String line : Files.readAllLines(p)) {
+                    int colon = line.indexOf(':');
+                    if (colon > 0) {
+                        fields.putIfAbsent(line.substring(0, colon).trim(), line.substring(colon + 1).trim());
+                    }
+                }
+            } catch (IOException e) {
+                fields.clear();
+            }
+            return fields;
         }
-        return null;
     }
 }

@@ -73,7 +73,7 @@ class NonFiniteTrainingTest {
             params.put("root", sqrtArg);
             assertEquals("root", TrainingChecks.firstNonFiniteGradient(params));
             NonFiniteException e = assertThrows(NonFiniteException.class,
-                    () -> TrainingChecks.requireFinite("fine-tuning", loss, params, 12, 0, 1e-4, null));
+                    () -> TrainingChecks.requireFinite("fine-tuning", loss, params, 12, 0, 1e-4, () -> null));
             assertTrue(e.getMessage().startsWith("Fine-tuning stopped at step 12 (epoch 0): the gradient of 'root' is NaN "
                     + "or infinite (the loss, 7.0, was finite)."), e.getMessage());
             assertTrue(e.getMessage().contains("No checkpoint was written"), e.getMessage());
@@ -81,7 +81,7 @@ class NonFiniteTrainingTest {
             assertArrayEquals(new float[] {0f, 0f}, sqrtArg.getGradient().toFloatArray());
             assertNull(TrainingChecks.firstNonFiniteGradient(params));
             // and finite ones pass
-            assertDoesNotThrow(() -> TrainingChecks.requireFinite("fine-tuning", 1.0, params, 13, 0, 1e-4, null));
+            assertDoesNotThrow(() -> TrainingChecks.requireFinite("fine-tuning", 1.0, params, 13, 0, 1e-4, () -> null));
         }
     }
 
