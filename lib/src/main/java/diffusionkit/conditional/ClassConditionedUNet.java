@@ -241,6 +241,7 @@ public final class ClassConditionedUNet implements NoisePredictor {
     }
 
     /** Number of real classes (10 for MNIST). */
+    @Override
     public int numClasses() {
         return numClasses;
     }
@@ -251,11 +252,13 @@ public final class ClassConditionedUNet implements NoisePredictor {
     }
 
     /** Whether the table has the learned null class for classifier-free guidance. */
+    @Override
     public boolean hasNullClass() {
         return nullClass;
     }
 
     /** The null-class label ({@code num_classes}). */
+    @Override
     public long nullLabel() {
         if (!nullClass) {
             throw new IllegalStateException("this model has no null class: build it with optNullClass(true) to use "
@@ -266,6 +269,13 @@ public final class ClassConditionedUNet implements NoisePredictor {
 
     private int rows() {
         return numClasses + (nullClass ? 1 : 0);
+    }
+
+    /** [out_channels, sample_size, sample_size] of the UNet: the image without its label channels. */
+    @Override
+    public Shape sampleShape() {
+        int[] hw = unet.config().sampleSize();
+        return hw == null ? null : new Shape(unet.config().outChannels(), hw[0], hw[1]);
     }
 
     /** The wrapped UNet. */

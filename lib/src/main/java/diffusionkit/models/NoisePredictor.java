@@ -2,6 +2,7 @@ package diffusionkit.models;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -31,6 +32,34 @@ public interface NoisePredictor extends AutoCloseable {
 
     /** The manager that owns the parameters (its device is the model's). */
     NDManager manager();
+
+    /**
+     * The shape [C, H, W] of one sample the model denoises, or null when the model does not say (a UNet config
+     * without {@code sample_size}).
+     */
+    default Shape sampleShape() {
+        return null;
+    }
+
+    /** How many classes a label may name (0: an unconditional model, which takes no labels). */
+    default int numClasses() {
+        return 0;
+    }
+
+    /** Whether the model has a learned "no class" label for classifier-free guidance ({@link #nullLabel()}). */
+    default boolean hasNullClass() {
+        return false;
+    }
+
+    /**
+     * The label that means "no class" (classifier-free guidance).
+     *
+     * @throws IllegalStateException when the model has none ({@link #hasNullClass()} is false)
+     */
+    default long nullLabel() {
+        throw new IllegalStateException("this model has no null class, so no classifier-free guidance: train one "
+                + "with a null class (./kit train-conditional --label-dropout 0.1)");
+    }
 
     /** Writes the model in its folder layout (diffusers' for a UNet), atomically. */
     void savePretrained(Path folder) throws IOException;

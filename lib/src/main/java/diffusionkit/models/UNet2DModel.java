@@ -298,6 +298,20 @@ public final class UNet2DModel extends ModuleBlock implements NoisePredictor {
         return manager.getDevice();
     }
 
+    /** [in_channels, sample_size, sample_size] from the config, or null without {@code sample_size}. */
+    @Override
+    public Shape sampleShape() {
+        int[] hw = config().sampleSize();
+        return hw == null ? null : new Shape(config().inChannels(), hw[0], hw[1]);
+    }
+
+    /** {@code num_class_embeds} (diffusers' class-conditioned UNet), else 0. */
+    @Override
+    public int numClasses() {
+        Integer n = config().numClassEmbeds();
+        return n == null ? 0 : n;
+    }
+
     /** The manager that owns the parameters. */
     public NDManager manager() {
         return manager;
