@@ -2,6 +2,8 @@ package diffusionkit.cli;
 
 import ai.djl.ndarray.NDManager;
 import diffusionkit.data.ImageDataset;
+import diffusionkit.models.UNet2DConfig;
+import diffusionkit.models.UNet2DModel;
 import diffusionkit.pipelines.DiffusionPipeline;
 import diffusionkit.training.TrainingSummary;
 import picocli.CommandLine.Command;
@@ -66,7 +68,8 @@ final class FinetuneCommand extends TrainOptions {
         Path folder = KitModels.resolve(startModel, "--start_model");
         try (NDManager manager = NDManager.newBaseManager(chosenDevice())) {
             DiffusionPipeline pipe = DiffusionPipeline.fromPretrained(folder, manager);
-            int[] hw = pipe.unet().config().sampleSize();
+            UNet2DConfig unetConfig = ((UNet2DModel) pipe.unet()).config(); // fromPretrained reads a diffusers UNet
+            int[] hw = unetConfig.sampleSize();
             int trained = hw == null ? imageSize : hw[0];
             if (trained != imageSize) {
                 throw new ParameterException(spec.commandLine(), "--image_size " + imageSize + " does not fit the start"
@@ -74,8 +77,8 @@ final class FinetuneCommand extends TrainOptions {
                         + trained + "). Pass --image_size " + trained + " (a fine-tune at another size would train a"
                         + " different resolution).");
             }
-            ImageDataset data = loadDataset(imageSize, pipe.unet().config().inChannels());
-            boolean conditional = pipe.unet().config().numClassEmbeds() != null;
+            ImageDataset data = loadDataset(imageSize, unetConfig.inChannels());
+            boolean conditional = unetConfig.numClassEmbeds() != null;
             TrainingSummary s = runTraining(pipe.unet(), pipe.scheduler(), data, conditional);
             return 0;
         }

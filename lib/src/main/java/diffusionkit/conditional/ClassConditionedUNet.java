@@ -202,13 +202,6 @@ public final class ClassConditionedUNet implements NoisePredictor {
         }
     }
 
-    /** {@link #forward(NDArray, NDArray, NDArray, boolean)} at one timestep, inference. */
-    public NDArray forward(NDArray sample, long timestep, NDArray classLabels) {
-        try (NDArray t = sample.getManager().create(new long[] {timestep})) {
-            return forward(sample, t, classLabels, false);
-        }
-    }
-
     private void checkLabels(NDArray labels, long n) {
         if (labels == null) {
             throw new IllegalArgumentException("ClassConditionedUNet: class labels are required (one integer in [0, "

@@ -6,16 +6,15 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import diffusionkit.models.NoisePredictor;
-import diffusionkit.models.UNet2DModel;
+import diffusionkit.pipelines.DenoisingStep;
 import diffusionkit.pipelines.DiffusionPipeline;
+import diffusionkit.pipelines.NoiseGuide;
+import diffusionkit.pipelines.PipelineOutput;
+import diffusionkit.pipelines.Sampling;
 import diffusionkit.pipelines.StepCallback;
 import diffusionkit.schedulers.DDIMScheduler;
-import diffusionkit.schedulers.SchedulerOutput;
-import diffusionkit.util.Autograd;
 import diffusionkit.util.NonFiniteException;
 import diffusionkit.util.Scalars;
-import diffusionkit.util.SeededNoise;
-import diffusionkit.viz.ImageGrid;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -26,7 +25,9 @@ import java.util.Map;
 
 /**
  * Guided DDIM sampling (η = 0), the loop of the course's Unit 2 "Guidance" section: at each step the sample is
- * pushed against the gradient of a {@link GuidanceLoss} on the predicted clean image, then stepped as usual.
+ * pushed against the gradient of a {@link GuidanceLoss} on the predicted clean image, then stepped as usual. The loop
+ * is {@link DiffusionPipeline#generate(Sampling)}'s; this class is its {@link NoiseGuide} (the gradient step below)
+ * and the course's settings around it.
  *
  * <pre>
  * for i, t in enumerate(scheduler.timesteps):
@@ -67,6 +68,7 @@ public final class GuidedSampler {
     private final GuidanceListener listener;
     private final StepCallback callback;
     private final Shape imageShape;
+    private final DiffusionPipeline pipeline;
 
     private GuidedSampler(Builder b) {
         this.model = b.model;
@@ -83,6 +85,7 @@ public final class GuidedSampler {
         this.listener = b.listener;
         this.callback = b.callback;
         this.imageShape = b.imageShape;
+        this.pipeline = new DiffusionPipeline(model, scheduler); // a view: never closed here (it would free the model)
     }
 
     /** A builder: {@code setModel} + {@code setScheduler} (or {@code setPipeline}) and {@code setLoss} are required. */
@@ -100,11 +103,16 @@ public final class GuidedSampler {
      * loss is still evaluated).
      */
     public GuidanceGradient gradient(NDArray x, long t) {
+        return gradient(x, t, null);
+    }
+
+    /** {@link #gradient(NDArray, long)} for a class-conditioned model, with one label per sample (null: none). */
+    public GuidanceGradient gradient(NDArray x, long t, NDArray labels) {
         NDManager m = x.getManager();
         NDArray tArr = m.create(new long[] {t});
         NDArray leaf = x.duplicate();                         // a fresh leaf: its gradient starts at zero
         if (guidanceScale == 0) {
-            NDArray eps = model.forward(scheduler.scaleModelInput(x, t), tArr, null, false);
+            NDArray eps = model.forward(scheduler.scaleModelInput(x, t), tArr, labels, false);
             NDArray x0 = scheduler.step(eps, t, x).predOriginalSample();
             double l = loss.loss(x0).getFloat();
             return new GuidanceGradient(m.zeros(x.getShape(), x.getDataType()), eps, x0, l);
@@ -113,7 +121,7 @@ public final class GuidedSampler {
             // no graph through the UNet; stopGradient also on threads where autograd is on by default (PyTorch's
             // grad mode is per thread: DJL turns it off only on the thread that started the engine, not on e.g. the
             // web demo's worker thread, where the loss would otherwise back-propagate into the UNet's graph)
-            NDArray eps = model.forward(scheduler.scaleModelInput(x, t), tArr, null, false).stopGradient();
+            NDArray eps = model.forward(scheduler.scaleModelInput(x, t), tArr, labels, false).stopGradient();
             leaf.setRequiresGradient(true);
             NDArray x0;
             double l;
@@ -137,7 +145,7 @@ public final class GuidedSampler {
             NDArray x0;
             double l;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                eps = model.forward(scheduler.scaleModelInput(leaf, t), tArr, null, false);
+                eps = model.forward(scheduler.scaleModelInput(leaf, t), tArr, labels, false);
                 x0 = scheduler.step(eps, t, leaf).predOriginalSample();
                 NDArray value = loss.loss(x0);
                 l = value.getFloat();
@@ -164,70 +172,50 @@ public final class GuidedSampler {
      * {@link DiffusionPipeline#generateDdim} for the same seed).
      */
     public GuidedOutput sample(int batchSize, int numInferenceSteps, long seed) {
-        NDManager run = model.manager().newSubManager();
-        NDArray x = new SeededNoise(seed).randn(run, new Shape(batchSize, imageShape.get(0), imageShape.get(1),
-                imageShape.get(2)));
-        return denoise(x, numInferenceSteps);
+        return sample(Sampling.builder().optBatchSize(batchSize).optSeed(seed), numInferenceSteps);
     }
 
     /** Samples from the given starting noise x_T ([B, C, H, W]; copied, not modified). */
     public GuidedOutput sample(NDArray noise, int numInferenceSteps) {
-        NDManager run = model.manager().newSubManager();
-        NDArray x = noise.toDevice(model.manager().getDevice(), true);
-        x.attach(run);
-        return denoise(x, numInferenceSteps);
+        return sample(Sampling.builder().optNoise(noise), numInferenceSteps);
     }
 
-    /** Runs the loop with gradient recording off outside the collectors, on whatever thread calls it. */
-    private GuidedOutput denoise(NDArray x, int numInferenceSteps) {
-        return Autograd.noGrad(() -> denoiseNoGrad(x, numInferenceSteps));
+    private GuidedOutput sample(Sampling.Builder args, int numInferenceSteps) {
+        Guide guide = new Guide();
+        PipelineOutput out = pipeline.generate(args.optScheduler(scheduler).optSteps(numInferenceSteps)
+                .optImageShape((int) imageShape.get(0), (int) imageShape.get(1), (int) imageShape.get(2))
+                .optGuide(guide).optCallback(callback).build());
+        return new GuidedOutput(out.images(), out.grid(), List.copyOf(guide.steps));
     }
 
-    private GuidedOutput denoiseNoGrad(NDArray x, int numInferenceSteps) {
-        NDManager run = x.getManager();
-        try {
-            scheduler.setTimesteps(numInferenceSteps);
-            long[] timesteps = scheduler.timesteps();
-            List<GuidanceStep> steps = new ArrayList<>();
-            for (int i = 0; i < timesteps.length; i++) {
-                long t = timesteps[i];
-                try (NDManager step = run.newSubManager()) {
-                    x.attach(step);
-                    GuidanceGradient g = gradient(x, t);
-                    double f = factorAt(i, t);
-                    NDArray condGrad = Scalars.mul(clip(g.gradient().neg()), f);     // −d loss/dx · factor
-                    double norm = condGrad.norm().getFloat();
-                    if (!Double.isFinite(g.loss())) {
-                        throw NonFiniteException.guidance("the guidance loss is " + g.loss(), i, t, guidanceScale);
-                    }
-                    if (!Double.isFinite(norm)) {
-                        throw NonFiniteException.guidance("the guidance gradient is NaN or infinite (the loss, "
-                                + g.loss() + ", was finite)", i, t, guidanceScale);
-                    }
-                    NDArray guided = x.add(condGrad);
-                    GuidanceStep info = new GuidanceStep(i, t, g.loss(), g.loss() * guidanceScale, norm, f);
-                    steps.add(info);
-                    if (out != null && logEvery > 0 && i % logEvery == 0) {
-                        out.println(i + " loss: " + String.format(Locale.ROOT, "%.6g", info.scaledLoss()));
-                    }
-                    if (listener != null) {
-                        listener.onStep(info);
-                    }
-                    SchedulerOutput o = scheduler.step(g.noisePred(), t, guided);   // η = 0
-                    NDArray next = o.prevSample();
-                    if (callback != null) {
-                        callback.onStep(i, t, next, o.predOriginalSample());
-                    }
-                    next.attach(run);
-                    x = next;
-                }
+    /** One guided step: x moved against the loss gradient, and the noise prediction it was computed with. */
+    private final class Guide implements NoiseGuide {
+        private final List<GuidanceStep> steps = new ArrayList<>();
+
+        @Override
+        public Prediction predict(DenoisingStep step, NDArray x) {
+            int i = step.index();
+            long t = step.timestep();
+            GuidanceGradient g = gradient(x, t, step.labels());
+            double f = factorAt(i, t);
+            NDArray condGrad = Scalars.mul(clip(g.gradient().neg()), f);     // −d loss/dx · factor
+            double norm = condGrad.norm().getFloat();
+            if (!Double.isFinite(g.loss())) {
+                throw NonFiniteException.guidance("the guidance loss is " + g.loss(), i, t, guidanceScale);
             }
-            NDArray images = x.clip(-1f, 1f);
-            x.close();
-            return new GuidedOutput(images, ImageGrid.of(images, 8), List.copyOf(steps));
-        } catch (RuntimeException e) {
-            run.close();
-            throw e;
+            if (!Double.isFinite(norm)) {
+                throw NonFiniteException.guidance("the guidance gradient is NaN or infinite (the loss, "
+                        + g.loss() + ", was finite)", i, t, guidanceScale);
+            }
+            GuidanceStep info = new GuidanceStep(i, t, g.loss(), g.loss() * guidanceScale, norm, f);
+            steps.add(info);
+            if (out != null && logEvery > 0 && i % logEvery == 0) {
+                out.println(i + " loss: " + String.format(Locale.ROOT, "%.6g", info.scaledLoss()));
+            }
+            if (listener != null) {
+                listener.onStep(info);
+            }
+            return new Prediction(g.noisePred(), x.add(condGrad));              // then the DDIM step, η = 0
         }
     }
 
@@ -396,12 +384,11 @@ public final class GuidedSampler {
                         + "or another GuidanceLoss");
             }
             if (imageShape == null) {
-                if (!(model instanceof UNet2DModel u) || u.config().sampleSize() == null) {
+                imageShape = model.sampleShape();
+                if (imageShape == null) {
                     throw new IllegalStateException("GuidedSampler: the model does not say its image size: call "
                             + "optImageShape(channels, height, width)");
                 }
-                int[] hw = u.config().sampleSize();
-                imageShape = new Shape(u.config().inChannels(), hw[0], hw[1]);
             }
             return new GuidedSampler(this);
         }

@@ -24,8 +24,20 @@ public interface NoisePredictor extends AutoCloseable {
      */
     NDArray forward(NDArray sample, NDArray timesteps, NDArray classLabels, boolean training);
 
+    /** The model's output for {@code sample} at one timestep, inference (dropout off). */
+    default NDArray forward(NDArray sample, long timestep, NDArray classLabels) {
+        try (NDArray t = sample.getManager().create(new long[] {timestep})) {
+            return forward(sample, t, classLabels, false);
+        }
+    }
+
     /** The trainable arrays keyed by name (live arrays that take gradients: do not close them). */
     Map<String, NDArray> stateDict();
+
+    /** Number of scalar parameters. */
+    default long numParameters() {
+        return stateDict().values().stream().mapToLong(NDArray::size).sum();
+    }
 
     /** Copies weights in; one error lists every missing, unexpected and mis-shaped key. */
     void loadStateDict(Map<String, NDArray> stateDict);

@@ -154,13 +154,6 @@ public final class UNet2DModel extends ModuleBlock implements NoisePredictor {
 
     // ---------------------------------------------------------------- forward
 
-    /** The predicted noise for {@code sample} [N, in, H, W] at {@code timestep} (inference: dropout off). */
-    public NDArray forward(NDArray sample, long timestep, NDArray classLabels) {
-        try (NDArray t = sample.getManager().create(new long[] {timestep})) {
-            return forward(sample, t, classLabels, false);
-        }
-    }
-
     /**
      * The predicted noise (inference: dropout off).
      *

@@ -1,7 +1,7 @@
 package diffusionkit.pipelines;
 
 import ai.djl.ndarray.NDManager;
-import diffusionkit.models.UNet2DModel;
+import diffusionkit.models.NoisePredictor;
 import diffusionkit.schedulers.DDIMScheduler;
 import diffusionkit.schedulers.Scheduler;
 
@@ -20,7 +20,7 @@ public class DDIMPipeline extends DiffusionPipeline {
     public static final int DEFAULT_STEPS = 50;
 
     /** A pipeline of {@code unet} and a DDIM scheduler made from {@code scheduler}'s config. */
-    public DDIMPipeline(UNet2DModel unet, Scheduler scheduler) {
+    public DDIMPipeline(NoisePredictor unet, Scheduler scheduler) {
         super(unet, scheduler instanceof DDIMScheduler d ? d : new DDIMScheduler(scheduler.config()));
     }
 

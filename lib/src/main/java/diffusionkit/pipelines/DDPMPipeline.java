@@ -1,7 +1,7 @@
 package diffusionkit.pipelines;
 
 import ai.djl.ndarray.NDManager;
-import diffusionkit.models.UNet2DModel;
+import diffusionkit.models.NoisePredictor;
 import diffusionkit.schedulers.Scheduler;
 
 import java.io.IOException;
@@ -27,7 +27,7 @@ public class DDPMPipeline extends DiffusionPipeline {
     public static final int DEFAULT_STEPS = 1000;
 
     /** A pipeline of {@code unet} and {@code scheduler} (any scheduler, as in diffusers). */
-    public DDPMPipeline(UNet2DModel unet, Scheduler scheduler) {
+    public DDPMPipeline(NoisePredictor unet, Scheduler scheduler) {
         super(unet, scheduler);
     }
 

@@ -10,6 +10,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import diffusionkit.io.CheckpointException;
 import diffusionkit.models.UNet2DConfig;
+import diffusionkit.models.NoisePredictor;
 import diffusionkit.models.UNet2DModel;
 import diffusionkit.schedulers.DDIMScheduler;
 import diffusionkit.schedulers.DDPMScheduler;
@@ -26,13 +27,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * A (unet, scheduler) pair and the loop that turns noise into images, as diffusers' {@code DDPMPipeline}:
+ * A (noise model, scheduler) pair and <em>the</em> loop that turns noise into images, as diffusers' pipelines'
+ * {@code __call__}:
  * <pre>
  *   x ~ N(0, I)
- *   for t in scheduler.timesteps:
- *       ε = unet(x, t)
+ *   for i, t in enumerate(scheduler.timesteps):
+ *       ε, x = guide(step(i, t), x)                 # plain: ε = unet(x, t, labels)
  *       x = scheduler.step(ε, t, x).prevSample
+ *       callback(i, t, x, x̂_0)
  * </pre>
+ * Every sampler of the kit is this loop ({@link #generate(Sampling)}) with a {@link NoiseGuide}: the plain model,
+ * classifier-free guidance ({@link NoiseGuide#classifierFree}), the course's loss guidance
+ * ({@code guidance.GuidedSampler}); the model is any {@link NoisePredictor} (a diffusers UNet, with or without
+ * {@code num_class_embeds}, or the course's class-conditioned wrapper).
  * {@link #fromPretrained(Path)} reads a pipeline folder ({@code model_index.json}, {@code unet/},
  * {@code scheduler/}) or a bare UNet folder; {@link #savePretrained(Path)} writes the diffusers layout, which
  * Python's {@code DDPMPipeline.from_pretrained} loads unchanged.
@@ -46,11 +53,11 @@ public class DiffusionPipeline implements AutoCloseable {
 
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
 
-    private final UNet2DModel unet;
+    private final NoisePredictor unet;
     private Scheduler scheduler;
 
-    /** A pipeline of {@code unet} and {@code scheduler}. */
-    public DiffusionPipeline(UNet2DModel unet, Scheduler scheduler) {
+    /** A pipeline of a noise model (diffusers calls it {@code unet}) and {@code scheduler}. */
+    public DiffusionPipeline(NoisePredictor unet, Scheduler scheduler) {
         this.unet = unet;
         this.scheduler = scheduler;
     }
@@ -116,7 +123,8 @@ public class DiffusionPipeline implements AutoCloseable {
             index.addProperty("_class_name", scheduler instanceof DDIMScheduler ? "DDIMPipeline" : "DDPMPipeline");
             index.addProperty("_diffusers_version", DIFFUSERS_VERSION);
             index.add("scheduler", pair("diffusers", scheduler.config().className()));
-            index.add("unet", pair("diffusers", "UNet2DModel"));
+            index.add("unet", unet instanceof UNet2DModel ? pair("diffusers", "UNet2DModel")
+                    : pair("diffusion_kit", unet.getClass().getSimpleName()));
             Files.writeString(tmp.resolve(MODEL_INDEX), GSON.toJson(index) + "\n");
         });
     }
@@ -137,8 +145,8 @@ public class DiffusionPipeline implements AutoCloseable {
         return arr;
     }
 
-    /** The denoising model. */
-    public UNet2DModel unet() {
+    /** The noise model (diffusers' {@code pipeline.unet}). */
+    public NoisePredictor unet() {
         return unet;
     }
 
@@ -157,14 +165,14 @@ public class DiffusionPipeline implements AutoCloseable {
         return new DDIMScheduler(scheduler.config());
     }
 
-    /** The image shape the UNet expects: [batch, in_channels, sample_size, sample_size]. */
+    /** The image shape the model denoises: [batch, channels, height, width] ({@link NoisePredictor#sampleShape()}). */
     public Shape sampleShape(int batchSize) {
-        UNet2DConfig c = unet.config();
-        int[] hw = c.sampleSize();
-        if (hw == null) {
-            throw new IllegalStateException("the UNet's config.json has no sample_size: add \"sample_size\": <pixels> to it");
+        Shape one = unet.sampleShape();
+        if (one == null) {
+            throw new IllegalStateException("the model does not say its image size (a UNet config.json without "
+                    + "sample_size): add \"sample_size\": <pixels> to it, or pass Sampling.optImageShape(c, h, w)");
         }
-        return new Shape(batchSize, c.inChannels(), hw[0], hw[1]);
+        return new Shape(batchSize, one.get(0), one.get(1), one.get(2));
     }
 
     /**
@@ -178,15 +186,12 @@ public class DiffusionPipeline implements AutoCloseable {
     /**
      * Samples with the pipeline's scheduler.
      *
-     * @param classLabels int64 [batch] for a class-conditional UNet ({@code num_class_embeds}), else null
+     * @param classLabels int64 [batch] for a class-conditioned model, else null
      * @param callback called after each step, or null
      */
     public PipelineOutput generate(int batchSize, int numInferenceSteps, long seed, NDArray classLabels, StepCallback callback) {
-        SeededNoise generator = new SeededNoise(seed);
-        Scheduler s = scheduler;
-        s.setTimesteps(numInferenceSteps);
-        NDArray x = generator.randn(unet.manager().newSubManager(), sampleShape(batchSize));
-        return denoise(x, s, classLabels, callback, (eps, t, sample) -> s.step(eps, t, sample, generator));
+        return generate(Sampling.builder().optBatchSize(batchSize).optSteps(numInferenceSteps).optSeed(seed)
+                .optLabels(classLabels).optCallback(callback).build());
     }
 
     /**
@@ -195,11 +200,9 @@ public class DiffusionPipeline implements AutoCloseable {
      */
     public PipelineOutput generateDdim(int batchSize, int numInferenceSteps, float eta, long seed, NDArray classLabels,
             StepCallback callback) {
-        SeededNoise generator = new SeededNoise(seed);
-        DDIMScheduler s = ddimScheduler();
-        s.setTimesteps(numInferenceSteps);
-        NDArray x = generator.randn(unet.manager().newSubManager(), sampleShape(batchSize));
-        return denoise(x, s, classLabels, callback, (eps, t, sample) -> s.step(eps, t, sample, eta, generator));
+        return generate(Sampling.builder().optScheduler(ddimScheduler()).optBatchSize(batchSize)
+                .optSteps(numInferenceSteps).optEta(eta).optSeed(seed).optLabels(classLabels).optCallback(callback)
+                .build());
     }
 
     /** {@link #generateDdim} with eta 0, no labels, no callback. */
@@ -207,37 +210,76 @@ public class DiffusionPipeline implements AutoCloseable {
         return generateDdim(batchSize, numInferenceSteps, 0f, seed, null, null);
     }
 
-    /** One scheduler step given the model output. */
-    @FunctionalInterface
-    interface Stepper {
-        SchedulerOutput step(NDArray modelOutput, long timestep, NDArray sample);
-    }
-
     /**
-     * The denoising loop; each step's arrays live in their own scope and are freed when the step ends. {@code x}
-     * lives in a manager of its own, which the returned output owns. No autograd graph is recorded, on any thread.
+     * The denoising loop (the class comment's). The starting noise and the scheduler's per-step noise come from
+     * one {@link SeededNoise} of the seed; each step's arrays live in their own scope, freed when the step ends; the
+     * samples live in a manager of their own, which the returned output owns. No autograd graph is recorded, on any
+     * thread (a guide may open its own gradient collector).
      */
-    private PipelineOutput denoise(NDArray x0, Scheduler s, NDArray classLabels, StepCallback callback, Stepper stepper) {
-        return Autograd.noGrad(() -> denoiseNoGrad(x0, s, classLabels, callback, stepper));
+    public PipelineOutput generate(Sampling args) {
+        Scheduler s = args.scheduler != null ? args.scheduler : scheduler;
+        SeededNoise generator = new SeededNoise(args.seed);
+        s.setTimesteps(args.steps);
+        NDManager run = (args.manager != null ? args.manager : unet.manager()).newSubManager();
+        try {
+            NDArray x;
+            if (args.noise != null) {
+                ai.djl.Device device = unet.manager().getDevice();
+                x = args.noise.getDevice().equals(device) ? args.noise.duplicate() : args.noise.toDevice(device, true);
+                x.attach(run);
+            } else {
+                Shape shape = args.imageShape != null
+                        ? new Shape(args.batchSize, args.imageShape.get(0), args.imageShape.get(1), args.imageShape.get(2))
+                        : sampleShape(args.batchSize);
+                x = generator.randn(run, shape);
+            }
+            NDArray labels = labels(args.labels, x.getShape().get(0), run);
+            NDArray start = x;
+            return Autograd.noGrad(() -> loop(start, s, labels, args, generator));
+        } catch (RuntimeException e) {
+            run.close();
+            throw e;
+        }
     }
 
-    private PipelineOutput denoiseNoGrad(NDArray x, Scheduler s, NDArray classLabels, StepCallback callback, Stepper stepper) {
+    private NDArray labels(long[] labels, long batch, NDManager run) {
+        if (unet.numClasses() > 0 && labels == null) {
+            throw new IllegalArgumentException("this model is class-conditioned (" + unet.numClasses() + " classes): "
+                    + "pass one class label per image, e.g. Sampling.optLabels(0, 1, 2)");
+        }
+        if (labels == null) {
+            return null;
+        }
+        if (unet.numClasses() == 0) {
+            throw new IllegalArgumentException("class labels were given, but this model is unconditional: drop them");
+        }
+        if (labels.length != batch) {
+            throw new IllegalArgumentException(labels.length + " class labels for " + batch + " images: give one per image");
+        }
+        return run.create(labels);
+    }
+
+    private PipelineOutput loop(NDArray x, Scheduler s, NDArray labels, Sampling args, SeededNoise generator) {
         NDManager run = x.getManager();
         long[] timesteps = s.timesteps();
         for (int i = 0; i < timesteps.length; i++) {
             long t = timesteps[i];
             try (NDManager step = run.newSubManager()) {
                 x.attach(step);
-                NDArray input = s.scaleModelInput(x, t);
-                NDArray eps = unet.forward(input, t, classLabels);
-                SchedulerOutput out = stepper.step(eps, t, x);
+                NoiseGuide.Prediction p = args.guide.predict(new DenoisingStep(i, t, timesteps.length, unet, s, labels), x);
+                SchedulerOutput out = s instanceof DDIMScheduler d
+                        ? d.step(p.noisePred(), t, p.sample(), args.eta, args.guide.useClippedModelOutput(), generator, null)
+                        : s.step(p.noisePred(), t, p.sample(), generator);
                 NDArray next = out.prevSample();
-                if (callback != null) {
-                    callback.onStep(i, t, next, out.predOriginalSample());
+                if (args.callback != null) {
+                    args.callback.onStep(i, t, next, out.predOriginalSample());
                 }
                 next.attach(run);
                 x = next;
             }
+        }
+        if (labels != null) {
+            labels.close();
         }
         return PipelineOutput.of(x);
     }

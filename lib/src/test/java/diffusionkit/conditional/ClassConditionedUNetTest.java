@@ -9,6 +9,7 @@ import ai.djl.training.GradientCollector;
 import diffusionkit.data.ImageDataset;
 import diffusionkit.io.CheckpointException;
 import diffusionkit.io.Safetensors;
+import diffusionkit.pipelines.ClassifierFreeGuidance;
 import diffusionkit.models.UNet2DModel;
 import diffusionkit.util.SeededNoise;
 import org.junit.jupiter.api.AfterAll;
@@ -205,13 +206,13 @@ class ClassConditionedUNetTest {
             long t = 321;
             NDArray cond = model.forward(x, t, y);
             NDArray uncond = model.forward(x, t, nulls);
-            double d0 = maxAbsDiff(ConditionalSampler.guidedNoise(model, x, t, y, 0), uncond);
+            double d0 = maxAbsDiff(ClassifierFreeGuidance.guidedNoise(model, x, t, y, 0), uncond);
             assertTrue(d0 < 1e-5, "w = 0: max |guided - unconditional| = " + d0);
-            double d1 = maxAbsDiff(ConditionalSampler.guidedNoise(model, x, t, y, 1), cond);
+            double d1 = maxAbsDiff(ClassifierFreeGuidance.guidedNoise(model, x, t, y, 1), cond);
             assertTrue(d1 < 1e-5, "w = 1: max |guided - conditional| = " + d1);
             // w = 3: eps_u + 3 (eps_c - eps_u)
             NDArray expected = uncond.add(cond.sub(uncond).mul(3f));
-            double d3 = maxAbsDiff(ConditionalSampler.guidedNoise(model, x, t, y, 3), expected);
+            double d3 = maxAbsDiff(ClassifierFreeGuidance.guidedNoise(model, x, t, y, 3), expected);
             assertTrue(d3 < 1e-4, "w = 3: max |guided - closed form| = " + d3);
         }
     }
