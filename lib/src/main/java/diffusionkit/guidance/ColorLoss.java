@@ -44,6 +44,15 @@ public final class ColorLoss implements GuidanceLoss {
     }
 
     /**
+     * The course's guidance scale, set for its images ({@code courseImages} of 256x256: 8 in the notebook, 1 in the
+     * demo), converted to the same push per pixel for {@code n} images of {@code size} x {@code size}: the loss is a
+     * mean, so each pixel's gradient is 1 / (pixels in the batch).
+     */
+    public static double perPixelScale(double courseScale, int courseImages, int n, int size) {
+        return courseScale * n * size * size / (courseImages * 256.0 * 256.0);
+    }
+
+    /**
      * The loss towards (r, g, b), each in [0, 1].
      *
      * @throws IllegalArgumentException naming the bad channel when a value is outside [0, 1] or not finite

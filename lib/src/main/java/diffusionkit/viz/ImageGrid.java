@@ -99,6 +99,42 @@ public final class ImageGrid {
         return out;
     }
 
+    /** The width, in pixels, below which {@link #show} enlarges images. */
+    public static final int SHOW_MIN_SIZE = 64;
+
+    /**
+     * A grid of NCHW images in [-1, 1], {@code nrow} per row, enlarged by a whole factor when they are smaller than
+     * {@value #SHOW_MIN_SIZE} pixels (a 32-pixel emoji or a 28-pixel digit is shown twice as large): what the
+     * notebooks display.
+     */
+    public static BufferedImage show(NDArray images, int nrow) {
+        long width = images.getShape().get(images.getShape().dimension() - 1);
+        return upscale(of(images, nrow), (int) Math.max(1, SHOW_MIN_SIZE / width));
+    }
+
+    /** A square of one colour (RGB in [0, 1]), e.g. the target of colour guidance beside its grid. */
+    public static BufferedImage swatch(float[] rgb, int size) {
+        BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
+        var g = img.createGraphics();
+        g.setColor(new java.awt.Color(rgb[0], rgb[1], rgb[2]));
+        g.fillRect(0, 0, size, size);
+        g.dispose();
+        return img;
+    }
+
+    /** Places one image above another with a white gap (e.g. samples before and after fine-tuning). */
+    public static BufferedImage above(BufferedImage top, BufferedImage bottom, int gap) {
+        int w = Math.max(top.getWidth(), bottom.getWidth());
+        BufferedImage out = new BufferedImage(w, top.getHeight() + gap + bottom.getHeight(), BufferedImage.TYPE_INT_RGB);
+        var g = out.createGraphics();
+        g.setColor(java.awt.Color.WHITE);
+        g.fillRect(0, 0, w, out.getHeight());
+        g.drawImage(top, 0, 0, null);
+        g.drawImage(bottom, 0, top.getHeight() + gap, null);
+        g.dispose();
+        return out;
+    }
+
     /** Places images side by side with a gap (e.g. "current x" beside "predicted x0"). */
     public static BufferedImage sideBySide(BufferedImage left, BufferedImage right, int gap) {
         int h = Math.max(left.getHeight(), right.getHeight());

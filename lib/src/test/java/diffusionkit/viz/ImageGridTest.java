@@ -70,4 +70,35 @@ class ImageGridTest {
         assertEquals(0.5, t.doubleColumn("mean pixel").get(1), 1e-9);
         assertEquals("1x2x2", t.stringColumn("image size (CxHxW)").get(0));
     }
+
+    /** show(): a 28- or 32-pixel image is doubled (as the notebooks showed them), a 64-pixel one is left alone. */
+    @Test
+    void showEnlargesSmallImagesByAWholeFactor() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray digits = m.zeros(new Shape(4, 1, 28, 28));
+            BufferedImage g = ImageGrid.show(digits, 2);
+            BufferedImage plain = ImageGrid.of(digits, 2);
+            assertEquals(plain.getWidth() * 2, g.getWidth());
+            assertEquals(plain.getRGB(5, 7), g.getRGB(10, 14));
+            assertEquals(ImageGrid.of(m.zeros(new Shape(1, 3, 64, 64)), 1).getWidth(),
+                    ImageGrid.show(m.zeros(new Shape(1, 3, 64, 64)), 1).getWidth());
+        }
+    }
+
+    /** A swatch is its colour; above() stacks with a white gap. */
+    @Test
+    void swatchAndAbove() {
+        BufferedImage sw = ImageGrid.swatch(new float[] {0.1f, 0.9f, 0.5f}, 3);
+        assertEquals(3, sw.getWidth());
+        java.awt.Color c = new java.awt.Color(sw.getRGB(2, 2));
+        assertEquals(java.util.List.of(26, 230, 128), java.util.List.of(c.getRed(), c.getGreen(), c.getBlue()));
+        BufferedImage top = ImageGrid.swatch(new float[] {0, 0, 0}, 4);
+        BufferedImage both = ImageGrid.above(top, ImageGrid.swatch(new float[] {1, 0, 0}, 2), 3);
+        assertEquals(4, both.getWidth());
+        assertEquals(4 + 3 + 2, both.getHeight());
+        assertEquals(0x000000, both.getRGB(0, 3) & 0xFFFFFF);
+        assertEquals(0xFFFFFF, both.getRGB(0, 5) & 0xFFFFFF, "the gap");
+        assertEquals(0xFF0000, both.getRGB(1, 7) & 0xFFFFFF);
+        assertEquals(0xFFFFFF, both.getRGB(3, 8) & 0xFFFFFF, "right of the narrower image");
+    }
 }
