@@ -1,11 +1,9 @@
 package diffusionkit.cli;
 
-import diffusionkit.models.UNetBenchmark;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
 
 /** Times the UNet (not a test): median forward and training-step times of the course's configurations. */
@@ -28,15 +26,14 @@ final class BenchmarkCommand implements Callable<Integer> {
     Integer threads;
 
     @Override
-    public Integer call() throws Exception {
-        List<String> args = new ArrayList<>(List.of("--warmup", Integer.toString(warmup), "--runs", Integer.toString(runs)));
-        if (only != null) {
-            args.addAll(List.of("--only", only));
+    public Integer call() {
+        if (only != null && !only.equals("unet_b") && !only.equals("rgb32")) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--only " + only + ": use unet_b or rgb32");
         }
         if (threads != null) {
-            args.addAll(List.of("--threads", threads.toString()));
+            System.setProperty("ai.djl.pytorch.num_threads", threads.toString()); // before the engine starts
         }
-        UNetBenchmark.main(args.toArray(new String[0]));
+        UNetBenchmark.run(warmup, runs, only);
         return 0;
     }
 }

@@ -10,7 +10,5 @@
  * {@link diffusionkit.models.Conv2dLayer}, {@link diffusionkit.models.LinearLayer},
  * {@link diffusionkit.models.EmbeddingLayer}, {@link diffusionkit.models.Timesteps},
  * {@link diffusionkit.models.TimestepEmbedding}.
- *
- * <p>{@link diffusionkit.models.UNetBenchmark} times forward passes and training steps.
  */
 package diffusionkit.models;

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -17,7 +16,7 @@ import java.util.Map;
  * {@code loss.csv} that every training run writes ({@code step,epoch,loss,...}).
  *
  * <pre>
- * java ... diffusionkit.viz.LossComparison out.png "from emoji-base=runs/ft/loss.csv" "from scratch=runs/s/loss.csv" [window]
+ * ./kit compare-losses --output out.png --window 5 "from emoji-base=runs/ft/loss.csv" "from scratch=runs/s/loss.csv"
  * </pre>
  */
 public final class LossComparison {
@@ -67,24 +66,5 @@ public final class LossComparison {
             chart.addSeries(name, x, avg).setMarker(SeriesMarkers.NONE);
         });
         return chart;
-    }
-
-    /** Entry point; see the class javadoc. */
-    public static void main(String[] args) throws IOException {
-        if (args.length < 2) {
-            System.err.println("usage: LossComparison out.png label=loss.csv [label=loss.csv ...] [window]");
-            System.exit(2);
-        }
-        Map<String, List<Double>> runs = new LinkedHashMap<>();
-        int window = 1;
-        for (String a : List.of(args).subList(1, args.length)) {
-            int eq = a.indexOf('=');
-            if (eq < 0) {
-                window = Integer.parseInt(a);
-            } else {
-                runs.put(a.substring(0, eq), readLosses(Path.of(a.substring(eq + 1))));
-            }
-        }
-        ImageGrid.savePng(Charts.toImage(chart("Training loss", runs, window)), Path.of(args[0]));
     }
 }

@@ -1,4 +1,4 @@
-package diffusionkit.models;
+package diffusionkit.cli;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -9,6 +9,8 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
+import diffusionkit.models.UNet2DConfig;
+import diffusionkit.models.UNet2DModel;
 import diffusionkit.util.Convolutions;
 import diffusionkit.util.CpuInfo;
 import diffusionkit.util.DeviceChoice;
@@ -30,25 +32,22 @@ import java.util.Map;
  * 32x32 RGB UNet of the course's Unit 1 (channels (64, 128, 128, 256), DownBlock2D, DownBlock2D, AttnDownBlock2D,
  * AttnDownBlock2D and the mirrored up blocks, 2 layers per block) forward at batch 80 and training at batch 128.
  *
- * <p>Run it from the repository root (glibc settings keep freed memory instead of returning it to the OS,
- * which matters for the large training batches):
+ * <p>Run it from the repository root ({@code ./kit} sets the glibc settings that keep freed memory instead of
+ * returning it to the OS, which matters for the large training batches):
  * <pre>
- * mvn -q -B -pl lib compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=runtime
- * MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824 \
- *   java -Xmx4g -Dai.djl.offline=true -cp lib/target/classes:$(cat lib/target/cp.txt) \
- *   diffusionkit.models.UNetBenchmark [--warmup 2] [--runs 5] [--only unet_b|rgb32] [--threads N]
+ *   ./kit benchmark [--warmup 2] [--runs 5] [--only unet_b|rgb32] [--threads N]
  * </pre>
  *
  * <p>On cores shared with other busy processes, PyTorch's worker threads wait for each other at every
  * operation and wall times swing by 10x; then {@code --threads 1} and the process CPU time give a stable
  * measure of the work (about the wall time one free core would need).
  */
-public final class UNetBenchmark {
+final class UNetBenchmark {
 
     private UNetBenchmark() {}
 
     /** The course's MNIST UNet (vectors/unet_b/config.json). */
-    public static UNet2DConfig unetB() {
+    static UNet2DConfig unetB() {
         return UNet2DConfig.defaults()
                 .with("sample_size", 28).with("in_channels", 5).with("out_channels", 1)
                 .with("block_out_channels", List.of(32, 64, 64)).with("layers_per_block", 2)
@@ -57,7 +56,7 @@ public final class UNetBenchmark {
     }
 
     /** The course's 32x32 RGB UNet (Unit 1, "Introduction to diffusers": attention at the two lowest levels). */
-    public static UNet2DConfig rgb32() {
+    static UNet2DConfig rgb32() {
         return UNet2DConfig.defaults()
                 .with("sample_size", 32).with("in_channels", 3).with("out_channels", 3)
                 .with("block_out_channels", List.of(64, 128, 128, 256)).with("layers_per_block", 2)
@@ -66,25 +65,13 @@ public final class UNetBenchmark {
     }
 
     /**
-     * Runs the benchmark.
+     * Runs the benchmark ({@code ./kit benchmark}) and prints one line per measure, then the summary.
      *
-     * @param args {@code --warmup N} (default 2), {@code --runs N} (default 5), {@code --only unet_b|rgb32},
-     *     {@code --threads N} (PyTorch intra-op threads; default: one per core)
+     * @param warmup untimed runs first
+     * @param runs timed runs
+     * @param only {@code unet_b} or {@code rgb32}, or null for both
      */
-    public static void main(String[] args) {
-        int warmup = 2;
-        int runs = 5;
-        String only = null;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
-                case "--runs" -> runs = Integer.parseInt(args[++i]);
-                case "--only" -> only = args[++i];
-                case "--threads" -> System.setProperty("ai.djl.pytorch.num_threads", args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (use --warmup N, --runs N, --only unet_b|rgb32, --threads N)");
-            }
-        }
+    static void run(int warmup, int runs, String only) {
         System.out.println("device: " + DeviceChoice.explain() + "; engine " + Engine.getInstance().getEngineName()
                 + " " + Engine.getInstance().getVersion() + "; MALLOC_MMAP_MAX_=" + System.getenv("MALLOC_MMAP_MAX_"));
         System.out.println(CpuInfo.describe());
