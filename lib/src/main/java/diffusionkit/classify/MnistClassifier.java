@@ -1,33 +1,22 @@
 package diffusionkit.classify;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.pooling.Pool;
-import ai.djl.training.GradientCollector;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import diffusionkit.data.ImageDataset;
 import diffusionkit.io.CheckpointException;
-import diffusionkit.io.Safetensors;
-import diffusionkit.training.AdamW;
-import diffusionkit.training.TrainingChecks;
-import diffusionkit.util.AtomicFiles;
 import diffusionkit.util.Convolutions;
 import diffusionkit.util.SeededNoise;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.function.LongConsumer;
 
 /**
  * A small LeNet-like CNN for 28 x 28 grey digits (MNIST / Fashion-MNIST), trained by the kit and used to judge
@@ -40,17 +29,14 @@ import java.util.function.LongConsumer;
  * fc1 1568 -> 128, ReLU; fc2 128 -> 10            -> logits
  * </pre>
  * Parameters use PyTorch's names ({@code conv1.weight}, ... {@code fc2.bias}) and its default initialisation
- * bound 1/sqrt(fan_in); training is softmax cross-entropy with AdamW (weight decay 0).
+ * bound 1/sqrt(fan_in); {@link ClassifierTraining#mnist()} trains it (softmax cross-entropy, AdamW without weight
+ * decay), {@code ./kit train-classifier} from the command line.
  *
  * <p>Folder layout: {@code config.json} ({@code {"_class_name": "MnistClassifier", "num_classes": 10, ...}}) and
  * {@code model.safetensors}.
  */
-public final class MnistClassifier implements AutoCloseable {
+public final class MnistClassifier implements Classifier {
 
-    /** The config file of a saved classifier. */
-    public static final String CONFIG_NAME = "config.json";
-    /** The weights file of a saved classifier. */
-    public static final String WEIGHTS_NAME = "model.safetensors";
     /** {@code _class_name} in the config. */
     public static final String CLASS_NAME = "MnistClassifier";
 
@@ -89,13 +75,27 @@ public final class MnistClassifier implements AutoCloseable {
     }
 
     /** Number of classes. */
+    @Override
     public int numClasses() {
         return numClasses;
     }
 
+    /** The digits "0", "1", ... (one name per class). */
+    @Override
+    public List<String> classNames() {
+        return java.util.stream.IntStream.range(0, numClasses).mapToObj(Integer::toString).toList();
+    }
+
     /** The live parameters by name. */
-    public Map<String, NDArray> parameters() {
+    @Override
+    public Map<String, NDArray> stateDict() {
         return params;
+    }
+
+    /** The manager of the parameters. */
+    @Override
+    public NDManager manager() {
+        return manager;
     }
 
     /**
@@ -103,6 +103,7 @@ public final class MnistClassifier implements AutoCloseable {
      *
      * @throws IllegalArgumentException when the images are not [N, 1, 28, 28]
      */
+    @Override
     public NDArray logits(NDArray x) {
         Shape s = x.getShape();
         if (s.dimension() != 4 || s.get(1) != 1 || s.get(2) != 28 || s.get(3) != 28) {
@@ -131,80 +132,16 @@ public final class MnistClassifier implements AutoCloseable {
         return params.get(name);
     }
 
-    /** The predicted class of each image [N, 1, 28, 28] in [-1, 1]. */
-    public long[] predict(NDArray images) {
-        try (NDArray l = logits(images); NDArray am = l.argMax(1)) {
-            return am.toType(DataType.INT64, false).toLongArray();
-        }
-    }
-
-    /** The mean softmax cross-entropy of logits [N, C] against int labels [N]. */
-    public static NDArray crossEntropy(NDArray logits, NDArray labels) {
-        NDArray oneHot = labels.oneHot((int) logits.getShape().get(1)).toType(DataType.FLOAT32, false);
-        return logits.logSoftmax(1).mul(oneHot).sum(new int[] {1}).mean().neg();
-    }
-
-    /**
-     * Trains for {@code epochs} with batch {@code batchSize} and AdamW(lr, weight decay 0).
-     *
-     * @param data labelled images (Preprocess NONE: 28 x 28 grey)
-     * @param onStep called after each step with the step number (may be null)
-     */
-    public void train(ImageDataset data, int epochs, int batchSize, double lr, long seed, LongConsumer onStep) {
-        AdamW opt = AdamW.builder().optLearningRate(lr).optWeightDecay(0).optDevice(manager.getDevice()).build();
-        long step = 0;
-        for (int e = 0; e < epochs; e++) {
-            for (int[] idx : data.batches(batchSize, seed, e)) {
-                try (NDManager sm = manager.newSubManager(); ImageDataset.Batch b = data.batch(sm, idx, seed)) {
-                    double l;
-                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        NDArray loss = crossEntropy(logits(b.images()), b.labels());
-                        gc.backward(loss);
-                        l = loss.getFloat();
-                    }
-                    TrainingChecks.requireFinite("training the MNIST classifier", l, params, step + 1, e, lr,
-                            () -> null);
-                    opt.step(params);
-                    AdamW.zeroGradients(params);
-                }
-                step++;
-                if (onStep != null) {
-                    onStep.accept(step);
-                }
-            }
-        }
-    }
-
-    /** The share of {@code data} classified correctly, evaluated in batches of 500. */
-    public double accuracy(ImageDataset data) {
-        long correct = 0;
-        for (int[] idx : data.inOrder(500)) {
-            try (NDManager sm = manager.newSubManager(); ImageDataset.Batch b = data.batch(sm, idx, 0)) {
-                long[] pred = predict(b.images());
-                long[] y = b.labels().toLongArray();
-                for (int i = 0; i < y.length; i++) {
-                    if (pred[i] == y[i]) {
-                        correct++;
-                    }
-                }
-            }
-        }
-        return (double) correct / data.length();
-    }
-
     /** Writes {@code config.json} and {@code model.safetensors} into {@code folder}, atomically. */
+    @Override
     public void save(Path folder) throws IOException {
-        Path target = folder.toAbsolutePath();
-        AtomicFiles.writeFolder(target, tmp -> {
-            JsonObject c = new JsonObject();
-            c.addProperty("_class_name", CLASS_NAME);
-            c.addProperty("num_classes", numClasses);
-            c.addProperty("architecture", "conv5x5(1->16)+relu+maxpool2, conv5x5(16->32)+relu+maxpool2, "
-                    + "fc(1568->128)+relu, fc(128->num_classes)");
-            c.addProperty("input", "[N, 1, 28, 28] in [-1, 1]");
-            Files.writeString(tmp.resolve(CONFIG_NAME), c + "\n", StandardCharsets.UTF_8);
-            Safetensors.write(tmp.resolve(WEIGHTS_NAME), params, Map.of("format", "pt"));
-        });
+        JsonObject c = new JsonObject();
+        c.addProperty("_class_name", CLASS_NAME);
+        c.addProperty("num_classes", numClasses);
+        c.addProperty("architecture", "conv5x5(1->16)+relu+maxpool2, conv5x5(16->32)+relu+maxpool2, "
+                + "fc(1568->128)+relu, fc(128->num_classes)");
+        c.addProperty("input", "[N, 1, 28, 28] in [-1, 1]");
+        Classifier.writeFolder(folder, c, params);
     }
 
     /**
@@ -213,32 +150,22 @@ public final class MnistClassifier implements AutoCloseable {
      * @throws CheckpointException when the folder is not a MnistClassifier folder or the weights do not fit
      */
     public static MnistClassifier load(Path folder, NDManager manager) throws IOException {
-        Path cfg = folder.resolve(CONFIG_NAME);
-        Path w = folder.resolve(WEIGHTS_NAME);
-        if (!Files.isRegularFile(cfg) || !Files.isRegularFile(w)) {
-            throw new CheckpointException(folder + " is not a MnistClassifier folder (needs " + CONFIG_NAME + " and "
-                    + WEIGHTS_NAME + "); train one with MnistClassifierTraining or use datasets/models/mnist-classifier");
-        }
-        JsonObject c = JsonParser.parseString(Files.readString(cfg, StandardCharsets.UTF_8)).getAsJsonObject();
+        JsonObject c = Classifier.readConfig(folder);
         if (!c.has("_class_name") || !CLASS_NAME.equals(c.get("_class_name").getAsString())) {
-            throw new CheckpointException(cfg + ": _class_name must be " + CLASS_NAME + ", got " + c.get("_class_name"));
+            throw new CheckpointException(folder.resolve(CONFIG_FILE) + ": _class_name must be " + CLASS_NAME
+                    + ", got " + c.get("_class_name") + " (Classifier.load reads any classifier of the kit)");
         }
         MnistClassifier m = new MnistClassifier(c.get("num_classes").getAsInt(), 0, manager);
-        try (NDManager cpu = NDManager.newBaseManager(Device.cpu())) {
-            Map<String, NDArray> loaded = Safetensors.read(w, cpu);
-            for (Map.Entry<String, NDArray> e : m.params.entrySet()) {
-                NDArray src = loaded.get(e.getKey());
-                if (src == null || !src.getShape().equals(e.getValue().getShape())) {
-                    m.close();
-                    throw new CheckpointException(w + ": tensor " + e.getKey() + " missing or of shape "
-                            + (src == null ? "-" : src.getShape()) + ", expected " + e.getValue().getShape());
-                }
-                src.copyTo(e.getValue());
-            }
+        try {
+            Classifier.readWeights(folder, m.params);
+        } catch (IOException | RuntimeException e) {
+            m.close();
+            throw e;
         }
         return m;
     }
 
+    /** Frees the parameters. */
     @Override
     public void close() {
         manager.close();

@@ -1,7 +1,7 @@
 package diffusionkit.conditional;
 
 import ai.djl.ndarray.NDArray;
-import diffusionkit.classify.MnistClassifier;
+import diffusionkit.classify.Classifier;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.IntColumn;
 import tech.tablesaw.api.StringColumn;
@@ -30,8 +30,10 @@ public record SampleAccuracy(long[] requested, long[] recognised, int numClasses
      * Classifies {@code images} (e.g. {@link ConditionalSampler#sample} output, [N, 1, 28, 28] in [-1, 1]) and
      * compares with {@code labels}.
      */
-    public static SampleAccuracy judge(MnistClassifier classifier, NDArray images, long[] labels) {
-        return new SampleAccuracy(labels, classifier.predict(images), classifier.numClasses());
+    public static SampleAccuracy judge(Classifier classifier, NDArray images, long[] labels) {
+        try (NDArray predicted = classifier.predict(images)) {
+            return new SampleAccuracy(labels, predicted.toLongArray(), classifier.numClasses());
+        }
     }
 
     /** The share of all samples recognised as their requested class. */

@@ -1,21 +1,22 @@
 package diffusionkit.guidance;
 
 import ai.djl.ndarray.NDArray;
+import diffusionkit.classify.Classifier;
 
 import java.util.Arrays;
 
 /**
- * Classifier guidance on x̂_0: the cross-entropy of an {@link ImageClassifier}'s logits on the predicted clean
+ * Classifier guidance on x̂_0: the cross-entropy of a {@link Classifier}'s logits on the predicted clean
  * images against the wanted class, the mean over the batch. Lower means "more like the wanted class" to the
  * classifier. (Dhariwal and Nichol's classifier guidance uses a classifier of the noisy x_t; this is the course's
  * x̂_0 formulation with a classifier of clean images.)
  */
 public final class ClassifierGuidance implements GuidanceLoss {
 
-    private final ImageClassifier classifier;
+    private final Classifier classifier;
     private final long[] targets;
 
-    private ClassifierGuidance(ImageClassifier classifier, long[] targets) {
+    private ClassifierGuidance(Classifier classifier, long[] targets) {
         this.classifier = classifier;
         this.targets = targets;
     }
@@ -25,7 +26,7 @@ public final class ClassifierGuidance implements GuidanceLoss {
      *
      * @throws IllegalArgumentException when the class is not one of the classifier's
      */
-    public static ClassifierGuidance of(ImageClassifier classifier, int targetClass) {
+    public static ClassifierGuidance of(Classifier classifier, int targetClass) {
         check(classifier, targetClass);
         return new ClassifierGuidance(classifier, new long[] {targetClass});
     }
@@ -35,7 +36,7 @@ public final class ClassifierGuidance implements GuidanceLoss {
      *
      * @throws IllegalArgumentException listing the classifier's class names when the name is not one of them
      */
-    public static ClassifierGuidance of(ImageClassifier classifier, String className) {
+    public static ClassifierGuidance of(Classifier classifier, String className) {
         int k = classifier.classNames().indexOf(className);
         if (k < 0) {
             throw new IllegalArgumentException("class '" + className + "' is not one of the classifier's: "
@@ -45,7 +46,7 @@ public final class ClassifierGuidance implements GuidanceLoss {
     }
 
     /** Sample i towards {@code targetClasses[i]} (the batch size must then equal the array's length). */
-    public static ClassifierGuidance perSample(ImageClassifier classifier, int... targetClasses) {
+    public static ClassifierGuidance perSample(Classifier classifier, int... targetClasses) {
         long[] t = new long[targetClasses.length];
         for (int i = 0; i < t.length; i++) {
             check(classifier, targetClasses[i]);
@@ -54,10 +55,10 @@ public final class ClassifierGuidance implements GuidanceLoss {
         return new ClassifierGuidance(classifier, t);
     }
 
-    private static void check(ImageClassifier classifier, int k) {
-        if (k < 0 || k >= classifier.config().numClasses()) {
-            throw new IllegalArgumentException("class " + k + " is outside the classifier's 0.." + (classifier.config()
-                    .numClasses() - 1) + " (" + classifier.classNames() + ")");
+    private static void check(Classifier classifier, int k) {
+        if (k < 0 || k >= classifier.numClasses()) {
+            throw new IllegalArgumentException("class " + k + " is outside the classifier's 0.."
+                    + (classifier.numClasses() - 1) + " (" + classifier.classNames() + ")");
         }
     }
 
@@ -75,11 +76,11 @@ public final class ClassifierGuidance implements GuidanceLoss {
                     + "batch has " + b + " images");
         }
         NDArray labels = predOriginalSample.getManager().create(y).toDevice(predOriginalSample.getDevice(), false);
-        return ImageClassifier.crossEntropy(classifier.forward(predOriginalSample), labels);
+        return Classifier.crossEntropy(classifier.logits(predOriginalSample), labels);
     }
 
     /** The classifier. */
-    public ImageClassifier classifier() {
+    public Classifier classifier() {
         return classifier;
     }
 

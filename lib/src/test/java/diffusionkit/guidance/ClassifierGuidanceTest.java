@@ -1,5 +1,8 @@
 package diffusionkit.guidance;
 
+import diffusionkit.classify.ClassifierTraining;
+import diffusionkit.classify.ImageClassifier;
+import diffusionkit.classify.Classifier;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -55,7 +58,7 @@ class ClassifierGuidanceTest {
                 train.classNames()), manager)) {
             ClassifierTraining.Result r = ClassifierTraining.builder().optBatchSize(50).optLearningRate(5e-3).optSeed(7)
                     .build().train(c, train);
-            double acc = ClassifierTraining.accuracy(c, test, 250);
+            double acc = c.accuracy(test, 250);
             List<Double> l = r.losses();
             double last = l.subList(l.size() - 5, l.size()).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
             System.out.printf("short run: %d steps in %.1f s, loss %.3f -> %.3f, test accuracy %.3f%n", r.steps(),
@@ -73,7 +76,7 @@ class ClassifierGuidanceTest {
     @Test
     void theFixtureClassifierIsSensible() {
         ImageDataset test = PackagedDatasets.defaults().load("fashion-mnist-test").withPreprocess(PREPROCESS).limit(2000, 3);
-        double acc = ClassifierTraining.accuracy(classifier, test, 500);
+        double acc = classifier.accuracy(test, 500);
         System.out.printf("fixture classifier: test accuracy %.3f on 2000 images%n", acc);
         assertTrue(acc > 0.72, "test accuracy " + acc);
     }
@@ -86,7 +89,7 @@ class ClassifierGuidanceTest {
         try (ImageClassifier c = ImageClassifier.load(folder, manager)) {
             assertEquals(32, c.config().imageSize());
             assertEquals(PackagedDatasets.FASHION_CLASSES, c.classNames());
-            double acc = ClassifierTraining.accuracy(c, test, 500);
+            double acc = c.accuracy(test, 500);
             System.out.printf("packaged 32x32 classifier: test accuracy %.3f on 1000 images%n", acc);
             assertTrue(acc > 0.77, "test accuracy " + acc + " (its model card says 80.1% on the whole test split)");
         }
@@ -124,7 +127,7 @@ class ClassifierGuidanceTest {
         assertTrue(Files.isRegularFile(folder.resolve("config.json")) && Files.isRegularFile(folder.resolve("model.safetensors")));
         try (ImageClassifier back = ImageClassifier.load(folder, manager); NDManager m = manager.newSubManager()) {
             NDArray x = m.randomUniform(-1, 1, new ai.djl.ndarray.types.Shape(3, 3, SIZE, SIZE));
-            assertArrayEquals(classifier.forward(x).toFloatArray(), back.forward(x).toFloatArray(), 0f);
+            assertArrayEquals(classifier.logits(x).toFloatArray(), back.logits(x).toFloatArray(), 0f);
             assertEquals(classifier.classNames(), back.classNames());
         }
         Files.delete(folder.resolve("model.safetensors"));
@@ -139,7 +142,7 @@ class ClassifierGuidanceTest {
             NDArray labels = m.create(new long[] {2, 0});
             // −log softmax: sample 1: log(e + e² + e³) − 3; sample 2: log 3
             double expected = (Math.log(Math.E + Math.exp(2) + Math.exp(3)) - 3 + Math.log(3)) / 2;
-            assertEquals(expected, ImageClassifier.crossEntropy(logits, labels).getFloat(), 1e-6);
+            assertEquals(expected, Classifier.crossEntropy(logits, labels).getFloat(), 1e-6);
         }
         assertThrows(IllegalArgumentException.class, () -> ClassifierGuidance.of(classifier, 10));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ClassifierGuidance.of(classifier, "Shoe"));

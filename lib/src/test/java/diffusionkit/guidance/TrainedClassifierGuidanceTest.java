@@ -1,5 +1,7 @@
 package diffusionkit.guidance;
 
+import diffusionkit.classify.MnistClassifier;
+import diffusionkit.classify.Classifier;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import diffusionkit.classify.MnistClassifier;
@@ -98,12 +100,12 @@ class TrainedClassifierGuidanceTest {
                 MnistClassifier classifier = MnistClassifier.load(MODELS.resolve("mnist-classifier"), manager);
                 NearestNeighbours judge = NearestNeighbours.fit(
                         PackagedDatasets.defaults().load("mnist").withPreprocess(Preprocess.NONE), 3, manager)) {
-            classifier.parameters().values().forEach(p -> p.setRequiresGradient(false));
+            classifier.stateDict().values().forEach(p -> p.setRequiresGradient(false));
             DDIMScheduler ddim = new DDIMScheduler(SchedulerConfig.load(MODELS.resolve("mnist-conditional/scheduler")));
             GuidanceLoss towardsDigit = x0 -> {
                 long[] y = new long[(int) x0.getShape().get(0)];
                 java.util.Arrays.fill(y, wanted);
-                return MnistClassifier.crossEntropy(classifier.logits(x0), x0.getManager().create(y));
+                return Classifier.crossEntropy(classifier.logits(x0), x0.getManager().create(y));
             };
             double[] shares = new double[2];
             double[] judged = new double[2];
@@ -114,7 +116,7 @@ class TrainedClassifierGuidanceTest {
                 GuidedSampler s = GuidedSampler.builder().setModel(new NullClass(unet)).setScheduler(ddim)
                         .optImageShape(1, 28, 28).setLoss(towardsDigit).optGuidanceScale(scales[k]).build();
                 try (GuidedOutput o = s.sample(n, 20, 0)) {
-                    long[] predicted = classifier.predict(o.images());
+                    long[] predicted = classifier.predict(o.images()).toLongArray();
                     shares[k] = share(predicted, wanted);
                     judged[k] = share(judge.predict(o.images()), wanted);
                     grey[k] = greyFraction(o.images());

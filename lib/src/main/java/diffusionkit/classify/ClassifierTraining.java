@@ -1,4 +1,4 @@
-package diffusionkit.guidance;
+package diffusionkit.classify;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -13,8 +13,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Trains an {@link ImageClassifier} on a labelled {@link ImageDataset} (e.g. Fashion-MNIST as RGB at the
- * diffusion model's size), with AdamW and cross-entropy; and measures its accuracy.
+ * Trains a {@link Classifier} on a labelled {@link ImageDataset} (e.g. Fashion-MNIST as RGB at the diffusion
+ * model's size for an {@link ImageClassifier}, MNIST for a {@link MnistClassifier}), with AdamW and cross-entropy:
+ * the one classifier training loop of the kit.
  *
  * <pre>{@code
  * ImageDataset train = PackagedDatasets.defaults().load("fashion-mnist-train")
@@ -22,7 +23,7 @@ import java.util.Map;
  * ImageClassifier c = new ImageClassifier(new ImageClassifier.Config(3, 32, new int[] {32, 64, 128},
  *         train.classNames()), manager);
  * ClassifierTraining.Result r = ClassifierTraining.builder().optEpochs(1).build().train(c, train);
- * double acc = ClassifierTraining.accuracy(c, test, 256);
+ * double acc = c.accuracy(test, 256);
  * }</pre>
  *
  * Optionally ({@link Builder#optNoiseStd}) the training images get Gaussian noise of a random strength, which makes
@@ -72,25 +73,34 @@ public final class ClassifierTraining {
     }
 
     /**
+     * The recipe of the shipped {@link MnistClassifier} ({@code datasets/models/mnist-classifier}): 2 epochs of
+     * batch 64, Adam (AdamW without weight decay) at 1e-3, seed 0, no noise.
+     */
+    public static Builder mnist() {
+        return new Builder().optEpochs(2).optBatchSize(64).optLearningRate(1e-3).optWeightDecay(0);
+    }
+
+    /**
      * Trains {@code classifier} on {@code data} (images as the dataset's preprocess gives them, NCHW in [-1, 1]).
      * Leaves the classifier's parameters not requiring gradients (ready for guidance).
      *
      * @throws IllegalArgumentException when the dataset has no labels or other channels than the classifier
      */
-    public Result train(ImageClassifier classifier, ImageDataset data) {
+    public Result train(Classifier classifier, ImageDataset data) {
         if (!data.isLabelled()) {
             throw new IllegalArgumentException("dataset '" + data.name() + "' has no labels: a classifier needs a "
                     + "labelled dataset such as fashion-mnist-train");
         }
-        if (data.outputChannels() != classifier.config().inChannels()) {
+        if (classifier instanceof ImageClassifier ic && data.outputChannels() != ic.config().inChannels()) {
             throw new IllegalArgumentException("dataset '" + data.name() + "' gives " + data.outputChannels()
-                    + "-channel images, the classifier takes " + classifier.config().inChannels()
+                    + "-channel images, the classifier takes " + ic.config().inChannels()
                     + ": use data.withPreprocess(Preprocess.NONE.withImageSize(size).withChannels("
-                    + classifier.config().inChannels() + "))");
+                    + ic.config().inChannels() + "))");
         }
         long start = System.nanoTime();
         Map<String, NDArray> params = classifier.stateDict();
-        AdamW opt = AdamW.builder().optLearningRate(learningRate).optWeightDecay(weightDecay).build();
+        AdamW opt = AdamW.builder().optLearningRate(learningRate).optWeightDecay(weightDecay)
+                .optDevice(classifier.manager().getDevice()).build();
         List<Double> losses = new ArrayList<>();
         java.util.Random noiseRng = new java.util.Random(seed ^ 0x5DEECE66DL);
         classifier.setRequiresGradient(true);
@@ -117,7 +127,7 @@ public final class ClassifierTraining {
                         AdamW.zeroGradients(params);
                         double l;
                         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                            NDArray loss = ImageClassifier.crossEntropy(classifier.forward(x), y);
+                            NDArray loss = Classifier.crossEntropy(classifier.logits(x), y);
                             gc.backward(loss);
                             l = loss.getFloat();
                         }
@@ -136,19 +146,6 @@ public final class ClassifierTraining {
             classifier.setRequiresGradient(false);
         }
         return new Result(List.copyOf(losses), step, (System.nanoTime() - start) / 1e9);
-    }
-
-    /** The share of {@code data}'s images whose predicted class is their label. */
-    public static double accuracy(ImageClassifier classifier, ImageDataset data, int batchSize) {
-        long correct = 0;
-        for (int[] idx : data.inOrder(batchSize)) {
-            try (NDManager m = classifier.manager().newSubManager();
-                    ImageDataset.Batch batch = data.batch(m, idx, 0)) {
-                NDArray pred = classifier.predict(batch.images().toDevice(m.getDevice(), false));
-                correct += pred.eq(batch.labels().toDevice(m.getDevice(), false)).sum().getLong();
-            }
-        }
-        return (double) correct / data.length();
     }
 
     /** Builder of {@link ClassifierTraining}. */

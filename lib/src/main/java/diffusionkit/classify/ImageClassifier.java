@@ -1,24 +1,17 @@
-package diffusionkit.guidance;
+package diffusionkit.classify;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Activation;
 import ai.djl.nn.Parameter;
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import diffusionkit.io.CheckpointException;
-import diffusionkit.io.Safetensors;
 import diffusionkit.models.Conv2dLayer;
 import diffusionkit.models.LinearLayer;
-import diffusionkit.util.AtomicFiles;
 import diffusionkit.util.DeviceChoice;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -42,14 +35,10 @@ import java.util.Map;
  * {@code class_names}) and {@code model.safetensors}. Global pooling makes it accept any image size, but it is
  * only trained at {@code image_size}.
  */
-public final class ImageClassifier implements AutoCloseable {
+public final class ImageClassifier implements Classifier {
 
-    /** The configuration file name. */
-    public static final String CONFIG_FILE = "config.json";
-    /** The weights file name. */
-    public static final String WEIGHTS_FILE = "model.safetensors";
-
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
+    /** {@code _class_name} in the config. */
+    public static final String CLASS_NAME = "ImageClassifier";
 
     /**
      * The architecture.
@@ -82,7 +71,7 @@ public final class ImageClassifier implements AutoCloseable {
         /** The config as JSON. */
         public JsonObject toJson() {
             JsonObject o = new JsonObject();
-            o.addProperty("_class_name", "ImageClassifier");
+            o.addProperty("_class_name", CLASS_NAME);
             o.addProperty("in_channels", inChannels);
             o.addProperty("image_size", imageSize);
             JsonArray ch = new JsonArray();
@@ -147,7 +136,8 @@ public final class ImageClassifier implements AutoCloseable {
     }
 
     /** The logits [B, classes] of images [B, C, H, W] in [-1, 1]. */
-    public NDArray forward(NDArray x) {
+    @Override
+    public NDArray logits(NDArray x) {
         if (x.getShape().dimension() != 4 || x.getShape().get(1) != config.inChannels()) {
             throw new IllegalArgumentException("ImageClassifier expects images [B, " + config.inChannels()
                     + ", H, W], got " + x.getShape());
@@ -163,87 +153,33 @@ public final class ImageClassifier implements AutoCloseable {
         return head.forward(h);
     }
 
-    /** The most likely class of each image, int64 [B]. */
-    public NDArray predict(NDArray x) {
-        return forward(x).argMax(1);
-    }
-
-    /** Cross-entropy of the logits against {@code labels} (int64 [B]), the mean over the batch (PyTorch's default). */
-    public static NDArray crossEntropy(NDArray logits, NDArray labels) {
-        NDArray logp = logits.logSoftmax(1);
-        NDArray onehot = labels.oneHot((int) logits.getShape().get(1)).toType(logp.getDataType(), false);
-        return logp.mul(onehot).sum(new int[] {1}).neg().mean();
-    }
-
     /** The configuration. */
     public Config config() {
         return config;
     }
 
     /** The class names by label. */
+    @Override
     public List<String> classNames() {
         return config.classNames();
     }
 
     /** The parameters by name (live arrays: do not close them). */
+    @Override
     public Map<String, NDArray> stateDict() {
         return Collections.unmodifiableMap(params);
     }
 
-    /** The number of scalar parameters. */
-    public long numParameters() {
-        return params.values().stream().mapToLong(NDArray::size).sum();
-    }
-
     /** The manager of the parameters. */
+    @Override
     public NDManager manager() {
         return manager;
     }
 
-    /** Marks every parameter as requiring (or not) a gradient: on for training, off for guidance. */
-    public void setRequiresGradient(boolean requiresGradient) {
-        for (NDArray p : params.values()) {
-            p.setRequiresGradient(requiresGradient);
-        }
-    }
-
-    /**
-     * Copies weights in.
-     *
-     * @throws IllegalArgumentException listing every missing, unexpected and mis-shaped key
-     */
-    public void loadStateDict(Map<String, NDArray> stateDict, String source) {
-        List<String> problems = new ArrayList<>();
-        for (Map.Entry<String, NDArray> e : params.entrySet()) {
-            NDArray a = stateDict.get(e.getKey());
-            if (a == null) {
-                problems.add("missing " + e.getKey());
-            } else if (!a.getShape().equals(e.getValue().getShape())) {
-                problems.add(e.getKey() + " is " + a.getShape() + ", expected " + e.getValue().getShape());
-            }
-        }
-        for (String k : stateDict.keySet()) {
-            if (!params.containsKey(k)) {
-                problems.add("unexpected " + k);
-            }
-        }
-        if (!problems.isEmpty()) {
-            throw new IllegalArgumentException(source + " does not fit the classifier of its config.json ("
-                    + config.toJson() + "): " + String.join("; ", problems)
-                    + ". Save config.json and model.safetensors together (ImageClassifier.save).");
-        }
-        for (Map.Entry<String, NDArray> e : params.entrySet()) {
-            NDArray src = stateDict.get(e.getKey()).toType(e.getValue().getDataType(), false);
-            e.getValue().set(src.toDevice(e.getValue().getDevice(), false).toFloatArray());
-        }
-    }
-
     /** Writes {@code config.json} and {@code model.safetensors} into {@code folder}, atomically. */
+    @Override
     public void save(Path folder) throws IOException {
-        AtomicFiles.writeFolder(folder.toAbsolutePath(), tmp -> {
-            Files.writeString(tmp.resolve(CONFIG_FILE), GSON.toJson(config.toJson()) + "\n");
-            Safetensors.write(tmp.resolve(WEIGHTS_FILE), params, Map.of("format", "pt"));
-        });
+        Classifier.writeFolder(folder, config.toJson(), params);
     }
 
     /**
@@ -252,32 +188,20 @@ public final class ImageClassifier implements AutoCloseable {
      * @throws CheckpointException naming the folder and the missing or unfitting file
      */
     public static ImageClassifier load(Path folder, NDManager manager) throws IOException {
-        Path cfg = folder.resolve(CONFIG_FILE);
-        Path weights = folder.resolve(WEIGHTS_FILE);
-        List<String> missing = new ArrayList<>();
-        if (!Files.isRegularFile(cfg)) {
-            missing.add(CONFIG_FILE);
-        }
-        if (!Files.isRegularFile(weights)) {
-            missing.add(WEIGHTS_FILE);
-        }
-        if (!missing.isEmpty()) {
-            throw new CheckpointException("classifier folder " + folder + " lacks " + String.join(" and ", missing)
-                    + ": train one (ClassifierTraining.train, then ImageClassifier.save(folder)) or point to the "
-                    + "folder that holds both files.");
-        }
+        JsonObject json = Classifier.readConfig(folder);
         Config config;
         try {
-            config = Config.fromJson(JsonParser.parseString(Files.readString(cfg)).getAsJsonObject());
-        } catch (JsonParseException | IllegalStateException | IllegalArgumentException e) {
-            throw new CheckpointException(cfg + " is not an ImageClassifier config: " + e.getMessage(), e);
+            config = Config.fromJson(json);
+        } catch (IllegalStateException | IllegalArgumentException | ClassCastException e) {
+            throw new CheckpointException(folder.resolve(CONFIG_FILE) + " is not an ImageClassifier config: "
+                    + e.getMessage(), e);
         }
         ImageClassifier c = new ImageClassifier(config, manager);
-        try (NDManager scratch = c.manager.newSubManager()) {
-            c.loadStateDict(Safetensors.read(weights, scratch), weights.toString());
-        } catch (IllegalArgumentException e) {
+        try {
+            Classifier.readWeights(folder, c.params);
+        } catch (IOException | RuntimeException e) {
             c.close();
-            throw new CheckpointException(e.getMessage(), e);
+            throw e;
         }
         return c;
     }
