@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
  * datasets, a few steps, every section still run) and fails on any error output, and on any figure cell without a
  * decodable PNG. The notebooks need the packaged datasets (fetched into datasets/cache on first use).
  */
+@Notebooks
 class CourseNotebooksTest {
 
     private static final Path NOTEBOOKS = Path.of(System.getProperty("kernel.notebooksDir", "../../notebooks"));
