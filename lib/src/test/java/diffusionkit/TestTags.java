@@ -10,10 +10,11 @@ import org.junit.jupiter.api.Tag;
 
 /**
  * The JUnit tags of the kit's tests, in one place. {@code bash environment/test.sh} (what CI runs) runs every test;
- * the developer's fast command {@code bash environment/test.sh --fast} (the parent pom's profile {@code fast})
- * leaves out the tests tagged {@link #FAST_EXCLUDES}. Put a tag on the class when all of it qualifies, else on the
- * method. The kernel module, which cannot see these classes, tags with {@code diffusionkit.kernel.Notebooks} (the
- * same name); {@link TestTagsTest} checks that no test uses another tag and that the pom excludes exactly these.
+ * the developer's fast command {@code bash environment/test.sh --fast} passes the parent pom's property
+ * {@code test.excludedGroups} the tags {@link #FAST_EXCLUDES} and so leaves out their tests. Put a tag on the class
+ * when all of it qualifies, else on the method. The kernel module, which cannot see these classes, tags with
+ * {@code diffusionkit.kernel.Notebooks} (the same name); {@link TestTagsTest} checks that no test uses another tag,
+ * that the tests starting Chromium or Jupyter are tagged, and that test.sh leaves out exactly these.
  */
 public final class TestTags {
 
@@ -26,7 +27,7 @@ public final class TestTags {
     /** The kernel's installed layout, run after {@code package} by a second surefire execution (kernel pom). */
     public static final String INSTALLED = "installed";
 
-    /** The tags the fast command leaves out, in the order of the pom's {@code test.excludedGroups}. */
+    /** The tags the fast command leaves out, in the order of test.sh's {@code FAST_EXCLUDES}. */
     public static final List<String> FAST_EXCLUDES = List.of(SLOW, BROWSER, NOTEBOOKS);
     /** Every tag a test of the kit may carry. */
     public static final List<String> ALL = List.of(SLOW, BROWSER, NOTEBOOKS, INSTALLED);
