@@ -3,6 +3,7 @@ package diffusionkit.conditional;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import diffusionkit.TestTags;
 import diffusionkit.classify.MnistClassifier;
 import diffusionkit.data.KitHome;
 import org.junit.jupiter.api.Test;
@@ -18,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * sample set. The thresholds are the accuracies measured for exactly this setting (see the model card) minus a
  * margin for floating-point differences between machines.
  */
+@TestTags.Slow
 class ShippedConditionalModelTest {
 
     /** Samples per digit, DDIM steps (the card's 50) and seed of this CI check: 40 samples (the card measures 80). */

@@ -1,6 +1,7 @@
 package diffusionkit.demo;
 
 import ai.djl.ndarray.NDManager;
+import diffusionkit.TestTags;
 import diffusionkit.pipelines.DiffusionPipeline;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
@@ -21,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * appears is measurably closer to the colour with guidance than without. The model is diffusers' random-weight
  * reference UNet (16x16 RGB), so the colour comes from the guidance alone.
  */
+@TestTags.Browser
 class DemoBrowserTest {
 
     static final String TARGET = "#44CCAA";

@@ -4,6 +4,7 @@ import diffusionkit.classify.MnistClassifier;
 import diffusionkit.classify.Classifier;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import diffusionkit.TestTags;
 import diffusionkit.classify.MnistClassifier;
 import diffusionkit.classify.NearestNeighbours;
 import diffusionkit.conditional.ClassConditionedUNet;
@@ -24,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * class of the kit's datasets/models/mnist-conditional (trained with label dropout 0.1, so its null class draws digits
  * of every class), the classifier is datasets/models/mnist-classifier (98.7% on mnist-test).
  */
+@TestTags.Slow
 class TrainedClassifierGuidanceTest {
 
     static final Path MODELS = Path.of("../datasets/models");

@@ -1,6 +1,7 @@
 package diffusionkit.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,32 +24,31 @@ import org.junit.jupiter.api.Test;
 /**
  * Executes the two course notebooks of {@code notebooks/} through the kernel in CI mode ({@code KIT_MODE=ci}: tiny
  * datasets, a few steps, every section still run) and fails on any error output, and on any figure cell without a
- * decodable PNG. The notebooks need the packaged datasets (fetched into datasets/cache on first use).
+ * decodable PNG (or a table as HTML). Figure cells are the code cells tagged {@value #FIGURE_TAG} in their metadata
+ * (Jupyter's {@code "tags": ["figure"]}); one whose figure needs a model that may be absent names its folder, relative
+ * to the repository, in {@code "diffusionkit": {"figure_needs": "datasets/models/..."}} and must show its figure only
+ * when that folder exists. A notebook without a figure cell fails. The notebooks need the packaged datasets (fetched
+ * into datasets/cache on first use).
  */
+@Notebooks
 class CourseNotebooksTest {
+
+    /** The cell tag that marks a code cell which must show a figure. */
+    static final String FIGURE_TAG = "figure";
 
     private static final Path NOTEBOOKS = Path.of(System.getProperty("kernel.notebooksDir", "../../notebooks"));
 
     @Test
     void finetuningAndGuidance() throws Exception {
-        // DDPM grid, x beside x0, DDIM grid, dataset preview, training (live plot), loss plot, before/after, the
-        // colour-guided grids (variants 1, 2, orange), classifier guidance, schedules, the demo's image
-        check("01_finetuning_and_guidance.ipynb", List.of("c07", "c11", "c13", "c15", "c18", "c20", "c22", "c31",
-                "c33", "c35", "c39", "c41", "c45"));
+        check("01_finetuning_and_guidance.ipynb");
     }
 
     @Test
     void classConditionedDiffusionModel() throws Exception {
-        // dataset preview, schedule plot, live loss, loss plot, 10 x 8 digits, accuracy table (HTML), CFG grids,
-        // class-embedding comparison, Fashion-MNIST preview and samples
-        List<String> figures = new ArrayList<>(List.of("c04", "c08", "c10", "c12", "c14", "c16", "c20", "c22", "c23"));
-        if (Files.isDirectory(NOTEBOOKS.resolve("../datasets/models/mnist-conditional"))) {
-            figures.add("c18"); // classifier-free guidance needs the shipped model (it has a null class)
-        }
-        check("02_class_conditioned_diffusion_model_example.ipynb", figures);
+        check("02_class_conditioned_diffusion_model_example.ipynb");
     }
 
-    private static void check(String name, List<String> figureCells) throws Exception {
+    private static void check(String name) throws Exception {
         Jupyter jupyter = new Jupyter();
         Path source = NOTEBOOKS.resolve(name).toAbsolutePath().normalize();
         assertTrue(Files.isRegularFile(source), "notebook not found: " + source);
@@ -59,13 +59,21 @@ class CourseNotebooksTest {
         JsonObject nb = JsonParser.parseString(Files.readString(executed, StandardCharsets.UTF_8)).getAsJsonObject();
         System.out.println(name + " executed in " + nb.getAsJsonObject("metadata").get("executed_in_seconds") + " s");
         List<String> errors = new ArrayList<>();
-        List<String> missing = new ArrayList<>(figureCells);
+        List<String> marked = new ArrayList<>();
+        List<String> missing = new ArrayList<>(); // the figure cells that must show their figure, until they do
         for (JsonElement c : nb.getAsJsonArray("cells")) {
             JsonObject cell = c.getAsJsonObject();
             if (!cell.get("cell_type").getAsString().equals("code")) {
                 continue;
             }
             String id = cell.get("id").getAsString();
+            JsonObject metadata = cell.has("metadata") ? cell.getAsJsonObject("metadata") : new JsonObject();
+            if (tagged(metadata, FIGURE_TAG)) {
+                marked.add(id);
+                if (figureExpected(name, id, metadata)) {
+                    missing.add(id);
+                }
+            }
             for (JsonElement o : cell.getAsJsonArray("outputs")) {
                 JsonObject out = o.getAsJsonObject();
                 String type = out.get("output_type").getAsString();
@@ -76,8 +84,37 @@ class CourseNotebooksTest {
                 }
             }
         }
+        assertFalse(marked.isEmpty(), name + ": no code cell is tagged \"" + FIGURE_TAG + "\": add \"tags\": [\""
+                + FIGURE_TAG + "\"] to the metadata of the cells that must show a figure");
+        System.out.println(name + ": figure cells " + marked);
         assertTrue(errors.isEmpty(), name + ": error cells " + errors + " (executed copy: " + executed + ")");
         assertTrue(missing.isEmpty(), name + ": cells without their figure " + missing + " (executed copy: " + executed + ")");
+    }
+
+    /** Whether the cell metadata's Jupyter tags contain {@code tag}. */
+    private static boolean tagged(JsonObject metadata, String tag) {
+        if (!metadata.has("tags")) {
+            return false;
+        }
+        for (JsonElement t : metadata.getAsJsonArray("tags")) {
+            if (t.getAsString().equals(tag)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a figure cell must show its figure: always, unless the folder its metadata names is absent. */
+    private static boolean figureExpected(String name, String id, JsonObject metadata) {
+        JsonObject kit = metadata.has("diffusionkit") ? metadata.getAsJsonObject("diffusionkit") : null;
+        if (kit == null || !kit.has("figure_needs")) {
+            return true;
+        }
+        String needs = kit.get("figure_needs").getAsString();
+        Path folder = Path.of(needs);
+        assertTrue(!needs.isBlank() && !folder.isAbsolute(), name + " cell " + id + ": figure_needs must be a folder "
+                + "relative to the repository, such as datasets/models/mnist-conditional, not '" + needs + "'");
+        return Files.isDirectory(NOTEBOOKS.resolve("..").resolve(folder));
     }
 
     /** A decodable, non-empty PNG, or a Tablesaw table as HTML. */

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
  * pom), because the shaded jar does not exist yet when the other tests run.
  */
 @Tag("installed")
+@Notebooks
 class InstalledKernelIT {
 
     private static final String NAME = "java-installed-test";

@@ -8,6 +8,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The Jupyter messaging protocol, checked by the jupyter_kernel_test suite (src/test/python/test_protocol.py). */
+@Notebooks
 class KernelProtocolTest {
 
     @Test

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
  * an exception, bounded memory over 50 big allocations, interrupt of an endless loop, {@code %maven} of an artifact
  * that only Maven Central has, and the start-up time (printed, not asserted).
  */
+@Notebooks
 class KernelSessionTest {
 
     /** The artifacts the online %maven cell fetches: never in the kernel's local repository, whatever ~/.m2 holds. */

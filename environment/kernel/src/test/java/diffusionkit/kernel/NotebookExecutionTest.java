@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Test;
  * Executes src/test/resources/kernel/kernel-test.ipynb with nbclient (errors allowed, the endless-loop cell
  * interrupted on a short timeout) and checks each cell's outputs against what the cell computes.
  */
+@Notebooks
 class NotebookExecutionTest {
 
     private static JsonArray cells;
