@@ -75,8 +75,7 @@ final class FinetuneCommand extends TrainOptions {
                         + " different resolution).");
             }
             ImageDataset data = loadDataset(imageSize, pipe.unet().config().inChannels());
-            boolean conditional = pipe.unet().config().numClassEmbeds() != null;
-            TrainingSummary s = runTraining(pipe.unet(), pipe.scheduler(), data, conditional);
+            TrainingSummary s = runTraining(pipe.unet(), pipe.scheduler(), data);
             return 0;
         }
     }

@@ -24,7 +24,7 @@ import diffusionkit.util.SeededNoise;
  *     x = noise_scheduler.step(residual, t, x).prev_sample
  * show(x.clip(-1, 1), nrow=8)
  * </pre>
- * In Java: {@code sample(model, ConditionalTrainer.courseScheduler(), courseLabels(), 1000, seed, 1.0, manager)}, or
+ * In Java: {@code sample(model, ClassConditionedUNet.courseScheduler(), courseLabels(), 1000, seed, 1.0, manager)}, or
  * with the kit's fast option {@code sample(model, ddim(scheduler), courseLabels(), 50, seed, 1.0, manager)}.
  *
  * <p><b>Classifier-free guidance</b> (Ho and Salimans 2022), for a model with a null class: at each step
