@@ -22,7 +22,7 @@ import java.nio.file.Path;
  * @param beta2 AdamW β2 (0.999)
  * @param eps AdamW ε (1e-8)
  * @param lrGamma ExponentialLR's γ, applied after each epoch (0.9 in the script; 1 keeps the rate)
- * @param seed seeds the data order, the flips, the noise and the timesteps
+ * @param seed seeds the data order, the flips, the noise, the timesteps and the label dropout
  * @param logSamplesEvery every this many updates, a grid of {@code numSampleImages} DDIM samples (0: never)
  * @param numSampleImages images per sample grid (8, as the script)
  * @param sampleSteps DDIM steps for the sample grids (50, as the script)

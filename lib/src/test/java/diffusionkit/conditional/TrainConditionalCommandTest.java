@@ -67,7 +67,7 @@ class TrainConditionalCommandTest {
                 Map<String, NDArray> ea = Safetensors.read(cpA.resolve(f), m);
                 Map<String, NDArray> eb = Safetensors.read(cpB.resolve(f), m);
                 assertEquals(ea.keySet(), eb.keySet());
-                ea.forEach((k, v) -> assertArrayEquals(v.toFloatArray(), eb.get(k).toFloatArray(), f + " " + k));
+                ea.forEach((k, v) -> assertArrayEquals(v.toByteArray(), eb.get(k).toByteArray(), f + " " + k)); // raw bytes: "step" is int64
             }
             // the final model folder holds the EMA weights
             try (ClassConditionedUNet fin = ClassConditionedUNet.fromPretrained(b.resolve(TrainConditionalCommand.MODEL_FOLDER), m)) {
