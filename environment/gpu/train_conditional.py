@@ -1,17 +1,27 @@
 """A PyTorch twin of `./kit train-conditional`, for a GPU machine that has PyTorch but not DJL's CUDA natives.
 
-The kit's own trainer (diffusionkit.conditional.ConditionalTrainer) is the reference; this script repeats it step
-for step on a CUDA device, so that the course's full setting (10 epochs of 60,000 MNIST digits, batch 128) takes
-minutes instead of the ~10 hours it takes on a 2-core CPU. It needs only `torch`, `numpy` and `safetensors`
-(no diffusers): the UNet below is diffusers' UNet2DModel for the course's configuration, written out with the same
-parameter names, and it first proves that by reproducing diffusers' own output for the test vectors
-(lib/src/test/resources/vectors/unet_b) to 1e-4. It writes the kit's model-folder layout
-(ClassConditionedUNet.fromPretrained reads it):
+The kit's own trainer (diffusionkit.training.DiffusionTrainer with TrainingConfig.conditionalCourse(), as
+`kit train-conditional` runs it) is the reference; this script repeats its recipe on a CUDA device, so that the
+course's full setting (10 epochs of 60,000 MNIST digits, batch 128) takes minutes instead of the ~10 hours it takes
+on a 2-core CPU. It needs only `torch`, `numpy` and `safetensors` (no diffusers): the UNet below is diffusers'
+UNet2DModel for the course's configuration, written out with the same parameter names, and it first proves that by
+reproducing diffusers' own output for the test vectors (lib/src/test/resources/vectors/unet_b) to 1e-4.
 
-    class_conditioned.json   {"_class_name": "ClassConditionedUNet", "mode": "concat", "num_classes": 10, ...}
-    class_emb.safetensors    {"weight": [11, 4]}  (10 digits + the learned null class of classifier-free guidance)
-    unet/                    config.json + diffusion_pytorch_model.safetensors (diffusers names)
-    scheduler/               scheduler_config.json (DDPM, 1000 steps, squaredcos_cap_v2)
+It writes the layout of `kit train-conditional --output <out>`:
+
+    <out>/model/                       the final model, EMA weights (ClassConditionedUNet.fromPretrained reads it):
+        class_conditioned.json         {"_class_name": "ClassConditionedUNet", "mode": "concat", "num_classes": 10, ...}
+        class_emb.safetensors          {"weight": [11, 4]}  (10 digits + the learned null class of classifier-free guidance)
+        unet/                          config.json + diffusion_pytorch_model.safetensors (diffusers names)
+        scheduler/                     scheduler_config.json (DDPM, 1000 steps, squaredcos_cap_v2)
+    <out>/checkpoints/checkpoint-<step>/   the raw weights in the same model layout, plus ema.safetensors (the EMA
+                                       with the kit's state-dict names: class_emb.weight, model.<UNet names>)
+    <out>/loss.csv                     step,epoch,loss,lr,seconds (every 50th step)
+    <out>/ema-epoch<N>/                the EMA model after the epochs of --save-epochs
+
+A checkpoint here has no optimizer.safetensors or trainer_state.json (PyTorch's generator cannot continue the kit's
+SeededNoise draws), so `kit train-conditional --resume-from <out>/checkpoints/checkpoint-<step>` starts from its
+weights with a fresh optimiser rather than continuing the run exactly.
 
 Recipe (as the kit's): images in [-1, 1]; noise ~ N(0, 1); t ~ randint(0, 999) (the course's bound: t = 999 is never
 drawn); label replaced by the null class with probability --label-dropout; MSE on the noise; Adam (lr 1e-3, no weight
@@ -251,6 +261,13 @@ def save_folder(folder, model):
             f.write("\n")
 
 
+def ema_model(model, ema, dev):
+    """A copy of the model holding the EMA weights."""
+    shadow = ClassConditioned().to(dev)
+    shadow.load_state_dict(dict(zip(model.state_dict().keys(), ema)))
+    return shadow
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--mnist", required=True, help="folder with train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz]")
@@ -281,8 +298,8 @@ def main():
     acp = alphas_cumprod(dev)
     saves = {int(e) for e in a.save_epochs.split(",") if e}
     g = torch.Generator(device=dev).manual_seed(a.seed)
-    log = open(os.path.join(a.out, "losses.csv"), "w")
-    log.write("step,epoch,loss\n")
+    log = open(os.path.join(a.out, "loss.csv"), "w")
+    log.write("step,epoch,loss,lr,seconds\n")
     step, t0 = 0, time.time()
     for epoch in range(a.epochs):
         order = torch.randperm(len(x_all), device=dev, generator=g)
@@ -305,20 +322,22 @@ def main():
                 torch._foreach_lerp_(ema, live, 1 - d)  # ema = d * ema + (1 - d) * w
             losses.append(loss.detach())
             if step % 50 == 0:
-                log.write(f"{step},{epoch},{loss.item():.6f}\n")
+                log.write(f"{step},{epoch},{loss.item():.6f},{a.lr},{time.time() - t0:.3f}\n")
         last = torch.stack(losses[-100:]).mean().item()
         print(f"Finished epoch {epoch}. Average of the last 100 loss values: {last:05f} "
               f"(step {step}, {time.time() - t0:.0f} s)", flush=True)
         out_of_time = a.max_seconds > 0 and time.time() - t0 > a.max_seconds
-        if epoch + 1 in saves or epoch + 1 == a.epochs or out_of_time:
-            shadow = ClassConditioned().to(dev)
-            shadow.load_state_dict(dict(zip(model.state_dict().keys(), ema)))
-            save_folder(os.path.join(a.out, f"ema-epoch{epoch + 1}"), shadow)
+        if epoch + 1 in saves:
+            save_folder(os.path.join(a.out, f"ema-epoch{epoch + 1}"), ema_model(model, ema, dev))
         if out_of_time:
             print(f"stopping after epoch {epoch + 1}: --max-seconds {a.max_seconds:.0f} passed", flush=True)
             break
     log.close()
-    save_folder(os.path.join(a.out, "raw"), model)
+    save_folder(os.path.join(a.out, "model"), ema_model(model, ema, dev))
+    checkpoint = os.path.join(a.out, "checkpoints", f"checkpoint-{step}")
+    save_folder(checkpoint, model)
+    save_file({k: v.detach().float().cpu().contiguous() for k, v in zip(model.state_dict().keys(), ema)},
+              os.path.join(checkpoint, "ema.safetensors"), {"format": "pt", "ema_steps": str(step)})
     print(f"done: {step} steps in {time.time() - t0:.0f} s", flush=True)
 
 

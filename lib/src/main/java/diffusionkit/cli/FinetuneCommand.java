@@ -78,8 +78,7 @@ final class FinetuneCommand extends TrainOptions {
                         + " different resolution).");
             }
             ImageDataset data = loadDataset(imageSize, unetConfig.inChannels());
-            boolean conditional = unetConfig.numClassEmbeds() != null;
-            TrainingSummary s = runTraining(pipe.unet(), pipe.scheduler(), data, conditional);
+            TrainingSummary s = runTraining(pipe.unet(), pipe.scheduler(), data);
             return 0;
         }
     }

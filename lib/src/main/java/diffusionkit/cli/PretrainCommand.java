@@ -137,7 +137,7 @@ final class PretrainCommand extends TrainOptions {
             try (UNet2DModel unet = new UNet2DModel(c, manager)) {
                 System.err.println("UNet2DModel " + config + ": " + unet.numParameters() + " parameters");
                 ImageDataset data = loadDataset(c.sampleSize()[0], c.inChannels());
-                runTraining(unet, scheduler, data, c.numClassEmbeds() != null);
+                runTraining(unet, scheduler, data);
             }
             return 0;
         }

@@ -193,19 +193,22 @@ abstract class TrainOptions implements Callable<Integer> {
     }
 
     /** The training settings of these options. */
-    TrainingConfig trainingConfig(boolean conditional) {
+    TrainingConfig trainingConfig() {
         return TrainingConfig.builder().optBatchSize(batchSize).optGradAccumulationSteps(gradAccumulationSteps)
                 .optNumEpochs(numEpochs).optMaxSteps(maxSteps).optLearningRate(learningRate())
                 .optWeightDecay(weightDecay).optLrGamma(lrGamma).optSeed(seed).optLogSamplesEvery(logSamplesEvery)
                 .optSaveModelEvery(saveModelEvery).optKeepCheckpoints(keepCheckpoints).optEmaDecay(emaDecay)
-                .optMaxGradNorm(maxGradNorm).optConditional(conditional).optSummedAccumulation(summedAccumulation)
+                .optMaxGradNorm(maxGradNorm).optSummedAccumulation(summedAccumulation)
                 .optLogDir(logDir()).optOutputDir(modelSaveName()).optProgressBar(progress).build();
     }
 
-    /** Runs the loop (resuming when asked) and prints the summary. */
-    TrainingSummary runTraining(NoisePredictor model, Scheduler scheduler, ImageDataset data, boolean conditional)
+    /**
+     * Runs the loop (resuming when asked) and prints the summary; a class-conditional model
+     * ({@code num_class_embeds}) gets the dataset's labels.
+     */
+    TrainingSummary runTraining(NoisePredictor model, Scheduler scheduler, ImageDataset data)
             throws java.io.IOException {
-        DiffusionTrainer trainer = new DiffusionTrainer(model, scheduler, data, trainingConfig(conditional));
+        DiffusionTrainer trainer = new DiffusionTrainer(model, scheduler, data, trainingConfig());
         if (resume) {
             var st = trainer.resume(logDir());
             System.err.println("resuming at step " + st.globalStep() + " (epoch " + st.epoch() + ")");

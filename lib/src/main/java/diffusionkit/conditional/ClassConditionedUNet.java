@@ -17,6 +17,8 @@ import diffusionkit.models.EmbeddingLayer;
 import diffusionkit.models.NoisePredictor;
 import diffusionkit.models.UNet2DConfig;
 import diffusionkit.models.UNet2DModel;
+import diffusionkit.schedulers.DDPMScheduler;
+import diffusionkit.schedulers.SchedulerConfig;
 import diffusionkit.util.AtomicFiles;
 
 import java.io.IOException;
@@ -48,7 +50,7 @@ import java.util.Map;
  *
  * <p><b>Classifier-free guidance:</b> with {@link Builder#optNullClass(boolean)} the table gets one extra row,
  * the learned "null" class {@link #nullLabel()} (= {@code num_classes}). Training drops labels to it with some
- * probability (see {@link ConditionalTrainer}); sampling mixes {@code eps_uncond + w (eps_cond - eps_uncond)}
+ * probability ({@link diffusionkit.training.TrainingConfig#labelDropout()}); sampling mixes {@code eps_uncond + w (eps_cond - eps_uncond)}
  * (see {@link ConditionalSampler}).
  *
  * <p><b>State dict names</b> follow the course wrapper's {@code state_dict()}: {@code class_emb.weight} and
@@ -62,6 +64,8 @@ import java.util.Map;
  * class_emb.safetensors      {"weight": [rows, class_emb_size]}   (CONCAT mode only)
  * unet/                      a diffusers UNet2DModel folder (config.json + diffusion_pytorch_model.safetensors)
  * scheduler/                 (written by the trainer / pipeline, not by this class) scheduler_config.json
+ *                            ({@link diffusionkit.pipelines.DiffusionPipeline#savePretrained(Path, NoisePredictor,
+ *                            diffusionkit.schedulers.Scheduler)}; training checkpoints add their files beside it)
  * </pre>
  */
 public final class ClassConditionedUNet implements NoisePredictor {
@@ -150,6 +154,11 @@ public final class ClassConditionedUNet implements NoisePredictor {
                 .with("block_out_channels", new int[] {32, 64, 64})
                 .with("down_block_types", List.of("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"))
                 .with("up_block_types", List.of("AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"));
+    }
+
+    /** The course's scheduler: {@code DDPMScheduler(num_train_timesteps=1000, beta_schedule='squaredcos_cap_v2')}. */
+    public static DDPMScheduler courseScheduler() {
+        return new DDPMScheduler(SchedulerConfig.builder(SchedulerConfig.DDPM).optBetaSchedule("squaredcos_cap_v2").build());
     }
 
     /** The course's model: CONCAT, 10 classes, embedding size 4, no null class; randomly initialised. */
@@ -381,6 +390,19 @@ public final class ClassConditionedUNet implements NoisePredictor {
             }
             unet.savePretrained(tmp.resolve(UNET_FOLDER));
         });
+    }
+
+    /** Copies in the weights of a folder {@link #savePretrained} wrote (read on the CPU, then copied over). */
+    @Override
+    public void loadPretrained(Path folder) throws IOException {
+        try (NDManager cpu = NDManager.newBaseManager(Device.cpu()); ClassConditionedUNet saved = fromPretrained(folder, cpu)) {
+            try {
+                loadStateDict(saved.stateDict());
+            } catch (IllegalArgumentException e) {
+                throw new CheckpointException(folder + " holds another ClassConditionedUNet (" + saved + ") than this one ("
+                        + this + "): " + e.getMessage(), e);
+            }
+        }
     }
 
     private static void copyOthers(Path from, Path to) throws IOException {

@@ -24,9 +24,9 @@ import diffusionkit.schedulers.Scheduler;
  *     x = noise_scheduler.step(residual, t, x).prev_sample
  * show(x.clip(-1, 1), nrow=8)
  * </pre>
- * In Java: {@code sample(model, courseScheduler, courseLabels(), 1000, seed, 1.0, manager)}, or with the kit's fast
- * option {@code sample(model, ddim(scheduler), courseLabels(), 50, seed, 1.0, manager)}. For guidance with DDIM see
- * {@link ClassifierFreeGuidance} (the step recomputes ε̂ from the clipped x̂_0).
+ * In Java: {@code sample(model, ClassConditionedUNet.courseScheduler(), courseLabels(), 1000, seed, 1.0, manager)}, or
+ * with the kit's fast option {@code sample(model, ddim(scheduler), courseLabels(), 50, seed, 1.0, manager)}. For
+ * guidance with DDIM see {@link ClassifierFreeGuidance} (the step recomputes ε̂ from the clipped x̂_0).
  */
 public final class ConditionalSampler {
 

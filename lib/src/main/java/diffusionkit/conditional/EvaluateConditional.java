@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import diffusionkit.classify.MnistClassifier;
 import diffusionkit.schedulers.Scheduler;
+import diffusionkit.training.LossTable;
 import diffusionkit.viz.ImageGrid;
 
 import java.nio.file.Path;
@@ -37,15 +38,17 @@ public final class EvaluateConditional {
         try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu());
                 ClassConditionedUNet model = ClassConditionedUNet.fromPretrained(modelDir, m);
                 MnistClassifier classifier = MnistClassifier.load(classifierDir, m)) {
-            Path state = modelDir.resolve(ConditionalTrainer.STATE_NAME);
-            if (png != null && java.nio.file.Files.isRegularFile(state)) {
+            Path lossCsv = modelDir.resolve(LossTable.FILE_NAME);
+            if (png != null && java.nio.file.Files.isRegularFile(lossCsv)) {
                 java.util.List<Double> losses = new java.util.ArrayList<>();
-                com.google.gson.JsonParser.parseString(java.nio.file.Files.readString(state)).getAsJsonObject()
-                        .getAsJsonArray("losses").forEach(v -> losses.add(v.getAsDouble()));
+                var column = tech.tablesaw.api.Table.read().csv(lossCsv.toString()).numberColumn("loss");
+                for (int i = 0; i < column.size(); i++) {
+                    losses.add(column.getDouble(i));
+                }
                 ImageGrid.savePng(diffusionkit.viz.Charts.toImage(diffusionkit.viz.Charts.lossChart(losses, 50)),
                         Path.of(png + "_loss.png"));
             }
-            Scheduler ddim = ConditionalSampler.ddim(ConditionalTrainer.courseScheduler());
+            Scheduler ddim = ConditionalSampler.ddim(ClassConditionedUNet.courseScheduler());
             long[] labels = ConditionalSampler.repeatedLabels(model.numClasses(), perClass);
             for (String s : scales) {
                 double w = Double.parseDouble(s);

@@ -76,6 +76,17 @@ public interface NoisePredictor extends AutoCloseable {
     /** Writes the model in its folder layout (diffusers' for a UNet), atomically. */
     void savePretrained(Path folder) throws IOException;
 
+    /**
+     * Copies in the weights of a folder that {@link #savePretrained} wrote for a model of the same configuration
+     * (how a training checkpoint's model is read back on resume).
+     *
+     * @throws IOException when the folder is missing or damaged, or its weights do not fit (the message says which)
+     */
+    default void loadPretrained(Path folder) throws IOException {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot read its weights back from a "
+                + "folder: implement NoisePredictor.loadPretrained to resume its training");
+    }
+
     /** Frees the parameters. */
     @Override
     void close();

@@ -503,6 +503,14 @@ public final class UNet2DModel extends ModuleBlock implements NoisePredictor {
         });
     }
 
+    /** Copies in the weights of a UNet folder ({@code config.json} + weights), as {@link StateDicts#load} reads it. */
+    @Override
+    public void loadPretrained(Path folder) throws IOException {
+        try (NDManager sm = manager().newSubManager()) {
+            loadStateDict(StateDicts.load(folder, sm));
+        }
+    }
+
     private static void copyOthers(Path from, Path to) throws IOException {
         try (Stream<Path> walk = Files.walk(from)) {
             for (Path p : walk.toList()) {

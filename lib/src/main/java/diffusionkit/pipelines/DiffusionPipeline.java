@@ -9,8 +9,8 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import diffusionkit.io.CheckpointException;
-import diffusionkit.models.UNet2DConfig;
 import diffusionkit.models.NoisePredictor;
+import diffusionkit.models.UNet2DConfig;
 import diffusionkit.models.UNet2DModel;
 import diffusionkit.schedulers.DDIMScheduler;
 import diffusionkit.schedulers.DDPMScheduler;
@@ -105,6 +105,17 @@ public class DiffusionPipeline implements AutoCloseable {
      * {@code scheduler/scheduler_config.json}. Other files already in the folder (a model card) are kept.
      */
     public void savePretrained(Path folder) throws IOException {
+        savePretrained(folder, unet, scheduler);
+    }
+
+    /**
+     * Writes {@code model} and {@code scheduler} as a pipeline folder, atomically: a {@link UNet2DModel} in the
+     * diffusers layout (as {@link #savePretrained(Path)}); another model in its own {@link NoisePredictor#savePretrained}
+     * layout at the top of the folder (a ClassConditionedUNet's {@code class_conditioned.json}, ...), with
+     * {@code scheduler/} beside it. Other files already in the folder are kept. {@link #modelFolder} finds the model
+     * part again.
+     */
+    public static void savePretrained(Path folder, NoisePredictor model, Scheduler scheduler) throws IOException {
         Path target = folder.toAbsolutePath();
         AtomicFiles.writeFolder(target, tmp -> {
             if (Files.isDirectory(target)) {
@@ -117,16 +128,22 @@ public class DiffusionPipeline implements AutoCloseable {
                     }
                 }
             }
-            unet.savePretrained(tmp.resolve("unet"));
+            model.savePretrained(modelFolder(tmp, model));
             scheduler.save(tmp.resolve("scheduler"));
-            JsonObject index = new JsonObject();
-            index.addProperty("_class_name", scheduler instanceof DDIMScheduler ? "DDIMPipeline" : "DDPMPipeline");
-            index.addProperty("_diffusers_version", DIFFUSERS_VERSION);
-            index.add("scheduler", pair("diffusers", scheduler.config().className()));
-            index.add("unet", unet instanceof UNet2DModel ? pair("diffusers", "UNet2DModel")
-                    : pair("diffusion_kit", unet.getClass().getSimpleName()));
-            Files.writeString(tmp.resolve(MODEL_INDEX), GSON.toJson(index) + "\n");
+            if (model instanceof UNet2DModel) {
+                JsonObject index = new JsonObject();
+                index.addProperty("_class_name", scheduler instanceof DDIMScheduler ? "DDIMPipeline" : "DDPMPipeline");
+                index.addProperty("_diffusers_version", DIFFUSERS_VERSION);
+                index.add("scheduler", pair("diffusers", scheduler.config().className()));
+                index.add("unet", pair("diffusers", "UNet2DModel"));
+                Files.writeString(tmp.resolve(MODEL_INDEX), GSON.toJson(index) + "\n");
+            }
         });
+    }
+
+    /** Where {@link #savePretrained(Path, NoisePredictor, Scheduler)} puts the model: {@code unet/} for a UNet2DModel. */
+    public static Path modelFolder(Path pipelineFolder, NoisePredictor model) {
+        return model instanceof UNet2DModel ? pipelineFolder.resolve("unet") : pipelineFolder;
     }
 
     /** The pipeline class named in a folder's {@code model_index.json}, or null. */

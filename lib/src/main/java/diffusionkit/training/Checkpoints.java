@@ -13,10 +13,14 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The checkpoint folders of a run: {@code <logDir>/checkpoints/checkpoint-<step>/}, each in the diffusers layout
- * ({@code model_index.json}, {@code unet/}, {@code scheduler/}) plus {@value #OPTIMIZER_FILE} (AdamW's state),
- * {@value #EMA_FILE} (the EMA weights, when EMA is on) and {@value TrainerState#FILE_NAME}. Each folder is written
- * under a temporary name and renamed into place, so a crash leaves the older ones intact.
+ * The checkpoint folders of a run: {@code <logDir>/checkpoints/checkpoint-<step>/}, one format for every model. Each
+ * is a pipeline folder ({@link diffusionkit.pipelines.DiffusionPipeline#savePretrained(Path,
+ * diffusionkit.models.NoisePredictor, diffusionkit.schedulers.Scheduler)}: for a UNet2DModel the diffusers layout
+ * {@code model_index.json}, {@code unet/}, {@code scheduler/}; for a ClassConditionedUNet its own folder, which
+ * {@code ClassConditionedUNet.fromPretrained} loads, with {@code scheduler/}) plus {@value #OPTIMIZER_FILE} (AdamW's
+ * state), {@value #EMA_FILE} (the EMA weights under the model's state-dict names, when EMA is on),
+ * {@code loss.csv} (the losses up to that step) and {@value TrainerState#FILE_NAME}. Each folder is written under a
+ * temporary name and renamed into place, so a crash leaves the older ones intact.
  */
 public final class Checkpoints {
 

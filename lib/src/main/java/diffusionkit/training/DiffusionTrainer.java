@@ -9,23 +9,16 @@ import com.google.gson.JsonObject;
 import diffusionkit.data.ImageDataset;
 import diffusionkit.io.CheckpointException;
 import diffusionkit.io.Safetensors;
-import diffusionkit.io.StateDicts;
 import diffusionkit.models.NoisePredictor;
 import diffusionkit.models.UNet2DModel;
 import diffusionkit.pipelines.DiffusionPipeline;
 import diffusionkit.pipelines.PipelineOutput;
-import diffusionkit.schedulers.DDIMScheduler;
 import diffusionkit.schedulers.Scheduler;
 import diffusionkit.util.AtomicFiles;
 import diffusionkit.util.NonFiniteException;
 import diffusionkit.util.Scalars;
 import diffusionkit.util.SeededNoise;
-import diffusionkit.viz.Charts;
 import diffusionkit.viz.ImageGrid;
-import tech.tablesaw.api.DoubleColumn;
-import tech.tablesaw.api.IntColumn;
-import tech.tablesaw.api.LongColumn;
-import tech.tablesaw.api.NumericColumn;
 import tech.tablesaw.api.Table;
 
 import java.awt.image.BufferedImage;
@@ -40,10 +33,28 @@ import java.util.Map;
 
 /**
  * Noise-prediction training of a {@link NoisePredictor} (Ho et al. 2020, Algorithm 1), as the course's
- * {@code finetune_model.py}: for each batch of clean images x₀, draw noise ε ~ N(0, I) and timesteps
- * t ~ U{0, …, T−1}, make {@code x_t = scheduler.addNoise(x₀, ε, t)}, predict {@code ε̂ = model(x_t, t)} and minimise
- * {@code loss = mean((ε̂ − ε)²)} (PyTorch's {@code F.mse_loss}; not DJL's {@code L2Loss}, which is half of it) with
- * {@link AdamW}; the learning rate is multiplied by γ after each epoch ({@link ExponentialLR}).
+ * {@code finetune_model.py} and its class-conditioning notebook: for each batch of clean images x₀, draw noise
+ * ε ~ N(0, I) and timesteps t ~ U{0, …, T−1}, make {@code x_t = scheduler.addNoise(x₀, ε, t)}, predict
+ * {@code ε̂ = model(x_t, t, y)} and minimise {@code loss = mean((ε̂ − ε)²)} (PyTorch's {@code F.mse_loss}; not DJL's
+ * {@code L2Loss}, which is half of it) with {@link AdamW}; the learning rate is multiplied by γ after each epoch
+ * ({@link ExponentialLR}).
+ *
+ * <h2>Class labels</h2>
+ * A class-conditional model ({@link NoisePredictor#numClasses()} {@code > 0}, e.g. the course's
+ * {@code ClassConditionedUNet}) gets each batch's labels y; the data set must have them. With
+ * {@link TrainingConfig#labelDropout()} p, each label becomes the model's null class with probability p
+ * (classifier-free guidance training, Ho and Salimans 2022). The course's loop, line by line, is the preset
+ * {@link TrainingConfig#conditionalCourse()}:
+ * <pre>
+ * for epoch in range(n_epochs):                       # 10
+ *     for x, y in train_dataloader:                   # batch 128, shuffled
+ *         noise = torch.randn_like(x)
+ *         timesteps = torch.randint(0, 999, (bs,))    # timestepBound 999: t = 999 is never trained
+ *         noisy_x = noise_scheduler.add_noise(x, noise, timesteps)
+ *         loss = MSELoss(net(noisy_x, timesteps, y), noise)
+ *         opt.zero_grad(); loss.backward(); opt.step()   # Adam(lr=1e-3) = AdamW with weight decay 0
+ *     print(f'Finished epoch {epoch}. Average of the last 100 loss values: {avg:05f}')   # EpochLossPrinter
+ * </pre>
  *
  * <h2>Gradient accumulation</h2>
  * An update (a <em>step</em>) uses {@code k = gradAccumulationSteps} micro-batches (fewer at the end of an epoch,
@@ -61,15 +72,16 @@ import java.util.Map;
  * <h2>Randomness</h2>
  * Everything is seeded by {@link TrainingConfig#seed()}: each epoch's data order
  * ({@link ImageDataset#batches(int, long, int)}), each batch's flips (from the seed, epoch and batch index), and one
- * {@link SeededNoise} that draws, image by image, its timestep and then its noise (so a batch of k·b images draws
- * the same numbers as k batches of b). Its state goes into each checkpoint, so {@link #resume(Path)} continues the
- * identical sequence: the next loss equals that of an uninterrupted run.
+ * {@link SeededNoise} that draws, image by image, its timestep, then its noise, then (with label dropout) whether its
+ * label is dropped (so a batch of k·b images draws the same numbers as k batches of b). Its state goes into each
+ * checkpoint, so {@link #resume(Path)} continues the identical sequence: the next loss equals that of an
+ * uninterrupted run.
  *
  * <h2>Outputs</h2>
- * In {@link TrainingConfig#logDir()}: {@code loss.csv} (a Tablesaw table: step, epoch, loss, lr, seconds),
- * {@code loss.png}, {@code samples/step_<n>.png} (DDIM sample grids, for a {@link UNet2DModel}), {@code summary.json}
- * and {@code checkpoints/checkpoint-<step>/} (see {@link Checkpoints}). The final pipeline goes to
- * {@link TrainingConfig#outputDir()} (with EMA on, the EMA weights, as diffusers' training scripts do).
+ * In {@link TrainingConfig#logDir()}: {@code loss.csv} ({@link LossTable}), {@code loss.png} ({@link LossChart}),
+ * {@code summary.json} ({@link SummaryFile}), {@code samples/step_<n>.png} (DDIM sample grids, for a
+ * {@link UNet2DModel}) and {@code checkpoints/checkpoint-<step>/} (see {@link Checkpoints}). The final pipeline goes
+ * to {@link TrainingConfig#outputDir()} (with EMA on, the EMA weights, as diffusers' training scripts do).
  *
  * <p>Each micro-batch's arrays live in their own {@link NDManager} scope, so memory stays flat over a run.
  */
@@ -79,10 +91,13 @@ public final class DiffusionTrainer {
     private final Scheduler scheduler;
     private final ImageDataset data;
     private final TrainingConfig config;
+    private final boolean conditional;
+    private final long timestepBound;
     private final AdamW optimizer;
     private final ExponentialLR lrSchedule;
     private final Ema ema;
     private final SeededNoise rng;
+    private final LossTable lossTable;
     private final List<TrainingListener> listeners = new ArrayList<>();
     private AtomicFiles.FolderWriter checkpointExtras;
 
@@ -92,29 +107,48 @@ public final class DiffusionTrainer {
     private double epochLossSum;
     private long epochSteps;
     private double secondsBefore;
-    private final List<double[]> rows = new ArrayList<>(); // step, epoch, loss, lr, seconds
+    private long runStartNanos; // 0 outside train()
 
     /**
-     * A trainer; the optimiser starts from scratch (see {@link #resume(Path)}).
+     * A trainer; the optimiser starts from scratch (see {@link #resume(Path)}). With a log folder, a
+     * {@link LossTable}, {@link LossChart} and {@link SummaryFile} write their files there; with
+     * {@link TrainingConfig#progressBar()}, a {@link ProgressBar} draws on stderr.
      *
      * @param model the model to train (its parameters are updated in place)
      * @param scheduler the noise schedule of {@code addNoise} (and of the sample grids)
      * @param data the training images, already preprocessed to the model's size and channels
      * @param config the settings
-     * @throws IllegalArgumentException when the settings and inputs do not fit together
+     * @throws IllegalArgumentException when the settings and inputs do not fit together (the message says how)
      */
     public DiffusionTrainer(NoisePredictor model, Scheduler scheduler, ImageDataset data, TrainingConfig config) {
         this.model = model;
         this.scheduler = scheduler;
         this.data = data;
         this.config = config;
+        this.conditional = model.numClasses() > 0;
         if (data.length() == 0) {
             throw new IllegalArgumentException("dataset '" + data.name() + "' is empty: check --dataset_name, --classes and --limit");
         }
-        if (config.conditional() && !data.isLabelled()) {
-            throw new IllegalArgumentException("conditional training needs class labels, but dataset '" + data.name()
-                    + "' has none: use a labelled dataset or turn conditional off");
+        if (conditional && !data.isLabelled()) {
+            throw new IllegalArgumentException("the model is class-conditional (" + model.numClasses() + " classes) and "
+                    + "needs class labels, but dataset '" + data.name() + "' has none: use a labelled dataset (mnist, "
+                    + "fashion-mnist-train) or an unconditional model");
         }
+        if (config.labelDropout() > 0 && !conditional) {
+            throw new IllegalArgumentException("labelDropout " + config.labelDropout() + " drops class labels, but the "
+                    + "model takes none: set it to 0, or train a class-conditional model");
+        }
+        if (config.labelDropout() > 0 && !model.hasNullClass()) {
+            throw new IllegalArgumentException("labelDropout " + config.labelDropout() + " needs a model with a null class"
+                    + " to drop labels to: build it with ClassConditionedUNet.builder().optNullClass(true), or set "
+                    + "labelDropout to 0");
+        }
+        int numTrain = scheduler.numTrainTimesteps();
+        if (config.timestepBound() > numTrain) {
+            throw new IllegalArgumentException("timestepBound " + config.timestepBound() + " is above the scheduler's "
+                    + numTrain + " training timesteps: use at most " + numTrain + " (0: all)");
+        }
+        this.timestepBound = config.timestepBound() > 0 ? config.timestepBound() : numTrain;
         if (config.saveModelEvery() > 0 && config.logDir() == null) {
             throw new IllegalArgumentException("saveModelEvery needs a logDir to write checkpoints into: set optLogDir(...)");
         }
@@ -123,12 +157,18 @@ public final class DiffusionTrainer {
         this.lrSchedule = new ExponentialLR(optimizer, config.lrGamma());
         this.ema = config.emaDecay() > 0 ? new Ema(model.stateDict(), config.emaDecay()) : null;
         this.rng = new SeededNoise(config.seed());
+        this.lossTable = new LossTable(config.logDir(), this::elapsedSeconds);
+        listeners.add(lossTable);
+        if (config.logDir() != null) {
+            listeners.add(new LossChart(config.logDir(), lossTable));
+            listeners.add(new SummaryFile(config.logDir()));
+        }
         if (config.progressBar()) {
             listeners.add(new ProgressBar(System.err, totalSteps(), 0));
         }
     }
 
-    /** Adds a listener (progress bars, live plots). */
+    /** Adds a listener (progress bars, live plots, the course's epoch line). */
     public DiffusionTrainer addListener(TrainingListener listener) {
         listeners.add(listener);
         return this;
@@ -163,6 +203,11 @@ public final class DiffusionTrainer {
         return globalStep;
     }
 
+    /** The epoch in progress (0-based; {@code numEpochs} when all are done). */
+    public int epoch() {
+        return epoch;
+    }
+
     /** Micro-batches per epoch. */
     public int batchesPerEpoch() {
         return (data.length() + config.batchSize() - 1) / config.batchSize();
@@ -179,26 +224,46 @@ public final class DiffusionTrainer {
         return config.maxSteps() > 0 ? Math.min(all, config.maxSteps()) : all;
     }
 
+    /** Wall-clock seconds of training over the whole run (those before a resume included). */
+    public double elapsedSeconds() {
+        return secondsBefore + (runStartNanos == 0 ? 0 : (System.nanoTime() - runStartNanos) / 1e9);
+    }
+
+    /** The loss table so far: step, epoch, loss, lr, seconds (one row per update; restored on resume). */
+    public Table lossTable() {
+        return lossTable.table();
+    }
+
+    /** Every update's loss so far, in order (those before a resume included). */
+    public List<Double> losses() {
+        return lossTable.losses();
+    }
+
     // ------------------------------------------------------------------ training
 
     /**
-     * Trains to the end of the last epoch (or {@code maxSteps}), from where the trainer stands (step 0, or the
-     * resumed checkpoint), writing logs, samples, checkpoints and the final model as configured.
+     * Trains to the end of the last epoch (or {@code maxSteps}, or {@code stopAtMillis}), from where the trainer
+     * stands (step 0, or the resumed checkpoint), writing logs, samples, checkpoints and the final model as
+     * configured.
      *
      * @return what happened
      */
     public TrainingSummary train() throws IOException {
-        long start = System.nanoTime();
+        runStartNanos = System.nanoTime();
         long startStep = globalStep;
         List<Double> runLosses = new ArrayList<>();
         double lastEpochMean = Double.NaN;
+        for (TrainingListener l : listeners) {
+            l.onTrainStart(this);
+        }
         outer:
         for (; epoch < config.numEpochs(); epoch++) {
             lrSchedule.setEpoch(epoch);
             List<int[]> batches = new ArrayList<>();
             data.batches(config.batchSize(), config.seed(), epoch).forEach(batches::add);
             while (batchInEpoch < batches.size()) {
-                if (config.maxSteps() > 0 && globalStep >= config.maxSteps()) {
+                if ((config.maxSteps() > 0 && globalStep >= config.maxSteps())
+                        || (config.stopAtMillis() > 0 && System.currentTimeMillis() >= config.stopAtMillis())) {
                     break outer;
                 }
                 double lr = optimizer.learningRate();
@@ -207,13 +272,13 @@ public final class DiffusionTrainer {
                     loss = step(batches.subList(batchInEpoch,
                             Math.min(batches.size(), batchInEpoch + config.gradAccumulationSteps())));
                 } catch (NonFiniteException e) {
-                    if (config.logDir() != null) {
-                        writeLossTable(); // the losses up to the last good step
+                    for (TrainingListener l : listeners) {
+                        l.onTrainError(e); // e.g. the loss table up to the last good step
                     }
+                    secondsBefore = elapsedSeconds();
+                    runStartNanos = 0;
                     throw e;
                 }
-                double seconds = secondsBefore + (System.nanoTime() - start) / 1e9;
-                rows.add(new double[] {globalStep, epoch, loss, lr, seconds});
                 runLosses.add(loss);
                 epochLossSum += loss;
                 epochSteps++;
@@ -225,8 +290,6 @@ public final class DiffusionTrainer {
                 }
                 if (config.saveModelEvery() > 0 && globalStep % config.saveModelEvery() == 0) {
                     saveCheckpoint();
-                } else if (config.logDir() != null && globalStep % 100 == 0) {
-                    writeLossTable();
                 }
             }
             lastEpochMean = epochLossSum / Math.max(1, epochSteps);
@@ -240,27 +303,17 @@ public final class DiffusionTrainer {
         if (epochSteps > 0) { // stopped by maxSteps inside an epoch
             lastEpochMean = epochLossSum / epochSteps;
         }
-        double seconds = (System.nanoTime() - start) / 1e9;
+        double seconds = (System.nanoTime() - runStartNanos) / 1e9;
+        secondsBefore += seconds;
+        runStartNanos = 0;
         if (config.outputDir() != null) {
             saveFinalModel(config.outputDir());
         }
         TrainingSummary summary = new TrainingSummary(globalStep, globalStep - startStep, epoch, seconds, lastEpochMean,
                 runLosses.isEmpty() ? Double.NaN : runLosses.get(runLosses.size() - 1), List.copyOf(runLosses),
                 config.outputDir(), config.logDir());
-        if (config.logDir() != null) {
-            writeLossTable();
-            writeLossChart();
-            JsonObject o = new JsonObject();
-            o.addProperty("steps", summary.steps());
-            o.addProperty("steps_this_run", summary.stepsThisRun());
-            o.addProperty("epochs", summary.epochs());
-            o.addProperty("seconds", summary.seconds());
-            o.addProperty("seconds_per_step", summary.secondsPerStep());
-            o.addProperty("last_epoch_mean_loss", summary.lastEpochMeanLoss());
-            o.addProperty("final_loss", summary.finalLoss());
-            AtomicFiles.writeString(config.logDir().resolve("summary.json"),
-                    new com.google.gson.GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create()
-                            .toJson(o) + "\n");
+        for (TrainingListener l : listeners) {
+            l.onTrainEnd(summary);
         }
         return summary;
     }
@@ -308,9 +361,9 @@ public final class DiffusionTrainer {
 
     /**
      * A fixed yardstick: the mean MSE noise-prediction loss over every image of {@code images} (as preprocessed,
-     * flips included), {@code repeats} times each, with timesteps and noise from {@code new SeededNoise(seed)}. No
-     * gradients; the trainer's own generator is untouched. Equal seeds give equal draws, so two models can be
-     * compared on the same noisy images.
+     * flips included), {@code repeats} times each, with timesteps (from all the scheduler's) and noise from
+     * {@code new SeededNoise(seed)}, labels as they are (no dropout). No gradients; the trainer's own generator is
+     * untouched. Equal seeds give equal draws, so two models can be compared on the same noisy images.
      */
     public double evaluationLoss(ImageDataset images, long seed, int repeats) {
         SeededNoise g = new SeededNoise(seed);
@@ -334,7 +387,7 @@ public final class DiffusionTrainer {
                     NDArray noise = sm.create(eps, shape);
                     NDArray timesteps = sm.create(t);
                     NDArray pred = model.forward(scheduler.addNoise(x0, noise, timesteps), timesteps,
-                            config.conditional() ? batch.labels() : null, false);
+                            conditional ? batch.labels() : null, false);
                     sum += pred.sub(noise).square().mean().getFloat() * n;
                     count += n;
                 }
@@ -345,7 +398,6 @@ public final class DiffusionTrainer {
 
     /** Forward and backward of one micro-batch; gradients add to those already there. Returns its MSE. */
     private double backward(int[] indices, int batchIndex, int group) {
-        int numTrain = scheduler.numTrainTimesteps();
         try (NDManager sm = model.manager().newSubManager()) {
             long flipSeed = config.seed() * 0x9E3779B97F4A7C15L + epoch * 1_000_003L + batchIndex;
             ImageDataset.Batch batch = data.batch(sm, indices, flipSeed);
@@ -355,13 +407,17 @@ public final class DiffusionTrainer {
             int chw = (int) (shape.size() / n);
             long[] t = new long[n];
             float[] eps = new float[n * chw];
-            for (int i = 0; i < n; i++) { // per image: its timestep, then its noise
-                t[i] = rng.nextLong(numTrain);
-                System.arraycopy(rng.randnFloats(chw), 0, eps, i * chw, chw);
+            long[] y = conditional ? batch.labels().toLongArray() : null;
+            for (int i = 0; i < n; i++) { // per image: its timestep, its noise, whether its label is dropped
+                t[i] = rng.nextLong(timestepBound); // torch.randint(0, timestepBound)
+                System.arraycopy(rng.randnFloats(chw), 0, eps, i * chw, chw); // torch.randn_like(x)
+                if (config.labelDropout() > 0 && rng.nextDouble() < config.labelDropout()) {
+                    y[i] = model.nullLabel(); // classifier-free guidance: learn the unconditional model too
+                }
             }
             NDArray noise = sm.create(eps, shape);
             NDArray timesteps = sm.create(t);
-            NDArray labels = config.conditional() ? batch.labels() : null;
+            NDArray labels = conditional ? sm.create(y) : null;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDArray noisy = scheduler.addNoise(x0, noise, timesteps); // x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε
                 NDArray pred = model.forward(noisy, timesteps, labels, true); // ε̂
@@ -375,7 +431,7 @@ public final class DiffusionTrainer {
         }
     }
 
-    // ------------------------------------------------------------------ samples, logs, checkpoints
+    // ------------------------------------------------------------------ samples, checkpoints
 
     /**
      * A grid of {@link TrainingConfig#numSampleImages()} images made with a {@link TrainingConfig#sampleSteps()}-step
@@ -389,11 +445,10 @@ public final class DiffusionTrainer {
         DiffusionPipeline pipe = new DiffusionPipeline(unet, scheduler); // not closed: it would free the model
         try (NDManager sm = model.manager().newSubManager()) {
             NDArray labels = null;
-            if (config.conditional()) {
+            if (conditional) {
                 long[] l = new long[config.numSampleImages()];
-                int classes = Math.max(1, data.classNames().size());
                 for (int i = 0; i < l.length; i++) {
-                    l[i] = i % classes;
+                    l[i] = i % model.numClasses();
                 }
                 labels = sm.create(l);
             }
@@ -433,8 +488,9 @@ public final class DiffusionTrainer {
     }
 
     /**
-     * Writes {@code checkpoints/checkpoint-<step>/} atomically (model, scheduler, optimiser, EMA, trainer state),
-     * then deletes all but the newest {@link TrainingConfig#keepCheckpoints()}.
+     * Writes {@code checkpoints/checkpoint-<step>/} atomically (see {@link Checkpoints}: the pipeline folder, the
+     * optimiser, the EMA, the loss table and the trainer state), then deletes all but the newest
+     * {@link TrainingConfig#keepCheckpoints()}.
      *
      * @return the checkpoint folder
      */
@@ -443,28 +499,26 @@ public final class DiffusionTrainer {
             throw new IllegalStateException("no logDir to write checkpoints into: set TrainingConfig.optLogDir(...)");
         }
         Path target = Checkpoints.folder(config.logDir(), globalStep);
-        double seconds = rows.isEmpty() ? secondsBefore : rows.get(rows.size() - 1)[4];
+        double seconds = elapsedSeconds();
         TrainerState state = new TrainerState(globalStep, epoch, batchInEpoch, rng.state(), optimizer.learningRate(),
                 epochLossSum, epochSteps, ema == null ? 0 : ema.steps(), config.toJson());
         AtomicFiles.writeFolder(target, tmp -> {
-            writeModelFolder(tmp, model);
-            try (NDManager sm = NDManager.newBaseManager(model.manager().getDevice())) {
-                Map<String, NDArray> opt = optimizer.state();
-                Safetensors.write(tmp.resolve(Checkpoints.OPTIMIZER_FILE), opt,
-                        Map.of("global_step", Long.toString(globalStep), "format", "pt"));
-                opt.get("step").close();
-            }
+            DiffusionPipeline.savePretrained(tmp, model, scheduler);
+            Map<String, NDArray> opt = optimizer.state();
+            Safetensors.write(tmp.resolve(Checkpoints.OPTIMIZER_FILE), opt,
+                    Map.of("global_step", Long.toString(globalStep), "format", "pt"));
+            opt.get("step").close();
             if (ema != null) {
                 Safetensors.write(tmp.resolve(Checkpoints.EMA_FILE), ema.weights(),
                         Map.of("ema_steps", Long.toString(ema.steps()), "format", "pt"));
             }
+            lossTable.write(tmp.resolve(LossTable.FILE_NAME));
             Files.writeString(tmp.resolve("seconds.txt"), Double.toString(seconds) + "\n");
             Files.writeString(tmp.resolve(TrainerState.FILE_NAME), state.toJson());
             if (checkpointExtras != null) {
                 checkpointExtras.write(tmp);
             }
         });
-        writeLossTable();
         Checkpoints.prune(config.logDir(), config.keepCheckpoints());
         for (TrainingListener l : listeners) {
             l.onCheckpoint(globalStep, target);
@@ -472,100 +526,39 @@ public final class DiffusionTrainer {
         return target;
     }
 
-    /** Fills {@code folder} with the diffusers layout: model_index.json, unet/, scheduler/. */
-    private void writeModelFolder(Path folder, NoisePredictor m) throws IOException {
-        m.savePretrained(folder.resolve("unet"));
-        scheduler.save(folder.resolve("scheduler"));
-        JsonObject index = new JsonObject();
-        index.addProperty("_class_name", scheduler instanceof DDIMScheduler ? "DDIMPipeline" : "DDPMPipeline");
-        index.addProperty("_diffusers_version", DiffusionPipeline.DIFFUSERS_VERSION);
-        com.google.gson.JsonArray s = new com.google.gson.JsonArray();
-        s.add("diffusers");
-        s.add(scheduler.config().className());
-        index.add("scheduler", s);
-        com.google.gson.JsonArray u = new com.google.gson.JsonArray();
-        u.add("diffusers");
-        u.add("UNet2DModel");
-        index.add("unet", u);
-        Files.writeString(folder.resolve(DiffusionPipeline.MODEL_INDEX),
-                new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(index) + "\n");
-    }
-
     /**
-     * Saves the pipeline (diffusers layout) to {@code folder} atomically; with EMA on, the EMA weights are saved (the
-     * model keeps its own weights). Other files already in the folder (a model card) are kept.
+     * Saves the pipeline to {@code folder} atomically ({@link DiffusionPipeline#savePretrained(Path, NoisePredictor,
+     * Scheduler)}); with EMA on, the EMA weights are saved (the model keeps its own weights). Other files already in
+     * the folder (a model card) are kept.
      */
     public void saveFinalModel(Path folder) throws IOException {
-        Path target = folder.toAbsolutePath();
-        Map<String, NDArray> raw = null;
+        if (ema == null) {
+            DiffusionPipeline.savePretrained(folder, model, scheduler);
+            return;
+        }
         try (NDManager sm = NDManager.newBaseManager(model.manager().getDevice())) {
-            if (ema != null) {
-                raw = new LinkedHashMap<>();
-                for (Map.Entry<String, NDArray> e : model.stateDict().entrySet()) {
-                    NDArray c = e.getValue().duplicate();
-                    c.attach(sm);
-                    raw.put(e.getKey(), c);
-                }
-                model.loadStateDict(ema.weights());
+            Map<String, NDArray> raw = new LinkedHashMap<>();
+            for (Map.Entry<String, NDArray> e : model.stateDict().entrySet()) {
+                NDArray c = e.getValue().duplicate();
+                c.attach(sm);
+                raw.put(e.getKey(), c);
             }
-            AtomicFiles.writeFolder(target, tmp -> {
-                if (Files.isDirectory(target)) {
-                    try (var list = Files.list(target)) {
-                        for (Path p : list.toList()) {
-                            if (Files.isRegularFile(p) && !p.getFileName().toString().equals(DiffusionPipeline.MODEL_INDEX)) {
-                                Files.copy(p, tmp.resolve(p.getFileName()));
-                            }
-                        }
-                    }
-                }
-                writeModelFolder(tmp, model);
-            });
-            if (raw != null) {
+            model.loadStateDict(ema.weights());
+            try {
+                DiffusionPipeline.savePretrained(folder, model, scheduler);
+            } finally {
                 model.loadStateDict(raw);
             }
         }
-    }
-
-    /** The loss table so far: step, epoch, loss, lr, seconds (one row per update). */
-    public Table lossTable() {
-        long[] step = new long[rows.size()];
-        int[] ep = new int[rows.size()];
-        double[] loss = new double[rows.size()];
-        double[] lr = new double[rows.size()];
-        double[] sec = new double[rows.size()];
-        for (int i = 0; i < rows.size(); i++) {
-            double[] r = rows.get(i);
-            step[i] = (long) r[0];
-            ep[i] = (int) r[1];
-            loss[i] = r[2];
-            lr[i] = r[3];
-            sec[i] = r[4];
-        }
-        return Table.create("loss", LongColumn.create("step", step), IntColumn.create("epoch", ep),
-                DoubleColumn.create("loss", loss), DoubleColumn.create("lr", lr), DoubleColumn.create("seconds", sec));
-    }
-
-    private void writeLossTable() throws IOException {
-        Table t = lossTable();
-        AtomicFiles.write(config.logDir().resolve("loss.csv"), out -> t.write().csv(out));
-    }
-
-    private void writeLossChart() throws IOException {
-        List<Double> losses = new ArrayList<>();
-        for (double[] r : rows) {
-            losses.add(r[2]);
-        }
-        ImageGrid.savePng(Charts.toImage(Charts.lossChart(losses, Math.max(2, losses.size() / 20))),
-                config.logDir().resolve("loss.png"));
     }
 
     // ------------------------------------------------------------------ resume
 
     /**
      * Continues from a checkpoint: the model's weights, AdamW's state, the EMA, the generator's state, the step
-     * counter and the position in the epoch (and the loss table up to that step). {@code path} is a checkpoint folder
+     * counter, the position in the epoch and the loss table up to that step. {@code path} is a checkpoint folder
      * or a log folder (its newest checkpoint is used). Batch size, accumulation and seed must equal the checkpoint's,
-     * or the data order would differ.
+     * or the data order would differ; pass the other settings of the run too to continue it exactly.
      *
      * @return the state that was restored
      * @throws CheckpointException naming the folder and the fix when something is missing or does not fit
@@ -577,19 +570,19 @@ public final class DiffusionTrainer {
         same(cp, old, "batchSize", config.batchSize(), "--batch_size");
         same(cp, old, "gradAccumulationSteps", config.gradAccumulationSteps(), "--grad_accumulation_steps");
         same(cp, old, "seed", config.seed(), "--seed");
+        Path opt = cp.resolve(Checkpoints.OPTIMIZER_FILE);
+        if (!Files.isRegularFile(opt)) {
+            throw new CheckpointException(opt + " is missing: this checkpoint cannot resume training exactly."
+                    + " Resume from another checkpoint, or start a new run from its weights (--start_model " + cp + ").");
+        }
+        Path e = cp.resolve(Checkpoints.EMA_FILE);
+        if (ema != null && !Files.isRegularFile(e)) {
+            throw new CheckpointException(e + " is missing: the checkpoint was written without EMA. Resume without EMA.");
+        }
+        model.loadPretrained(DiffusionPipeline.modelFolder(cp, model));
         try (NDManager sm = model.manager().newSubManager()) {
-            model.loadStateDict(StateDicts.load(cp.resolve("unet"), sm));
-            Path opt = cp.resolve(Checkpoints.OPTIMIZER_FILE);
-            if (!Files.isRegularFile(opt)) {
-                throw new CheckpointException(opt + " is missing: this checkpoint cannot resume training exactly."
-                        + " Resume from another checkpoint, or start a new run from its unet/ (--start_model " + cp + ").");
-            }
             optimizer.loadState(Safetensors.read(opt, sm));
             if (ema != null) {
-                Path e = cp.resolve(Checkpoints.EMA_FILE);
-                if (!Files.isRegularFile(e)) {
-                    throw new CheckpointException(e + " is missing: the checkpoint was written without EMA. Resume without EMA.");
-                }
                 Map<String, NDArray> w = Safetensors.read(e, sm);
                 for (Map.Entry<String, NDArray> en : ema.weights().entrySet()) {
                     NDArray src = w.get(en.getKey());
@@ -610,21 +603,14 @@ public final class DiffusionTrainer {
         optimizer.setLearningRate(st.learningRate());
         Path seconds = cp.resolve("seconds.txt");
         secondsBefore = Files.isRegularFile(seconds) ? Double.parseDouble(Files.readString(seconds).trim()) : 0;
-        rows.clear();
-        if (config.logDir() != null && Files.isRegularFile(config.logDir().resolve("loss.csv"))) {
-            Table t = Table.read().csv(config.logDir().resolve("loss.csv").toString());
-            NumericColumn<?> s = t.numberColumn("step");
-            for (int i = 0; i < t.rowCount(); i++) {
-                if (s.getDouble(i) <= globalStep) {
-                    rows.add(new double[] {s.getDouble(i), t.numberColumn("epoch").getDouble(i),
-                            t.numberColumn("loss").getDouble(i), t.numberColumn("lr").getDouble(i),
-                            t.numberColumn("seconds").getDouble(i)});
-                }
-            }
+        Path losses = cp.resolve(LossTable.FILE_NAME);
+        if (!Files.isRegularFile(losses) && config.logDir() != null) {
+            losses = config.logDir().resolve(LossTable.FILE_NAME); // a checkpoint written before it held its own
         }
+        lossTable.restore(losses, globalStep);
         if (config.progressBar()) {
             listeners.removeIf(l -> l instanceof ProgressBar);
-            listeners.add(0, new ProgressBar(System.err, totalSteps(), globalStep));
+            listeners.add(new ProgressBar(System.err, totalSteps(), globalStep));
         }
         return st;
     }

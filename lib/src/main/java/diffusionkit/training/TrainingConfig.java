@@ -22,7 +22,7 @@ import java.nio.file.Path;
  * @param beta2 AdamW β2 (0.999)
  * @param eps AdamW ε (1e-8)
  * @param lrGamma ExponentialLR's γ, applied after each epoch (0.9 in the script; 1 keeps the rate)
- * @param seed seeds the data order, the flips, the noise and the timesteps
+ * @param seed seeds the data order, the flips, the noise, the timesteps and the label dropout
  * @param logSamplesEvery every this many updates, a grid of {@code numSampleImages} DDIM samples (0: never)
  * @param numSampleImages images per sample grid (8, as the script)
  * @param sampleSteps DDIM steps for the sample grids (50, as the script)
@@ -30,7 +30,12 @@ import java.nio.file.Path;
  * @param keepCheckpoints how many checkpoint folders to keep (the newest ones)
  * @param emaDecay maximum decay of an exponential moving average of the weights (0: no EMA)
  * @param maxGradNorm clip the gradient's global L2 norm to this before each update (0: no clipping)
- * @param conditional pass each batch's class labels to the model (for a class-conditional UNet)
+ * @param labelDropout probability of replacing each label by the model's null class (classifier-free guidance
+ *     training, Ho and Salimans 2022; 0: off, the course). Needs a class-conditional model with a null class
+ * @param timestepBound timesteps are drawn from {@code 0 … timestepBound − 1} (0: all {@code num_train_timesteps};
+ *     the class-conditioning notebook's {@code torch.randint(0, 999)} is 999, so t = 999 is never trained)
+ * @param stopAtMillis stop before the first update after this wall-clock time ({@code System.currentTimeMillis()};
+ *     0: never), as {@code train-conditional --stop-at}
  * @param summedAccumulation reproduce the course notebook's {@code loss.backward(loss)} (see
  *     {@link DiffusionTrainer}) instead of the averaged {@code (loss / k).backward()}
  * @param logDir where the loss table, sample grids, loss chart and checkpoints go (null: nowhere)
@@ -40,7 +45,8 @@ import java.nio.file.Path;
 public record TrainingConfig(int batchSize, int gradAccumulationSteps, int numEpochs, long maxSteps, double learningRate,
         double weightDecay, double beta1, double beta2, double eps, double lrGamma, long seed, int logSamplesEvery,
         int numSampleImages, int sampleSteps, int saveModelEvery, int keepCheckpoints, double emaDecay, double maxGradNorm,
-        boolean conditional, boolean summedAccumulation, Path logDir, Path outputDir, boolean progressBar) {
+        double labelDropout, long timestepBound, long stopAtMillis, boolean summedAccumulation, Path logDir,
+        Path outputDir, boolean progressBar) {
 
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
 
@@ -70,6 +76,11 @@ public record TrainingConfig(int batchSize, int gradAccumulationSteps, int numEp
         if (maxGradNorm < 0) {
             throw new IllegalArgumentException("maxGradNorm must be >= 0 (0: no clipping), got " + maxGradNorm);
         }
+        if (!(labelDropout >= 0) || labelDropout >= 1) {
+            throw new IllegalArgumentException("labelDropout (--label-dropout) must be in [0, 1) (0: off), got " + labelDropout);
+        }
+        nonNegative("timestepBound", timestepBound);
+        nonNegative("stopAtMillis", stopAtMillis);
     }
 
     private static void positive(String name, long v) {
@@ -87,6 +98,15 @@ public record TrainingConfig(int batchSize, int gradAccumulationSteps, int numEp
     /** A builder with the defaults listed on {@link Builder}. */
     public static Builder builder() {
         return new Builder();
+    }
+
+    /**
+     * The class-conditioning notebook's recipe (Unit 2, notebook 2): batch 128, 10 epochs, {@code Adam(lr=1e-3)}
+     * (AdamW with weight decay 0), timesteps from {@code torch.randint(0, 999)}, no label dropout; the rest as
+     * {@link #builder()}.
+     */
+    public static Builder conditionalCourse() {
+        return builder().optBatchSize(128).optNumEpochs(10).optLearningRate(1e-3).optWeightDecay(0).optTimestepBound(999);
     }
 
     /** A builder that starts from this config. */
@@ -110,7 +130,9 @@ public record TrainingConfig(int batchSize, int gradAccumulationSteps, int numEp
         b.keepCheckpoints = keepCheckpoints;
         b.emaDecay = emaDecay;
         b.maxGradNorm = maxGradNorm;
-        b.conditional = conditional;
+        b.labelDropout = labelDropout;
+        b.timestepBound = timestepBound;
+        b.stopAtMillis = stopAtMillis;
         b.summedAccumulation = summedAccumulation;
         b.logDir = logDir;
         b.outputDir = outputDir;
@@ -146,7 +168,9 @@ public record TrainingConfig(int batchSize, int gradAccumulationSteps, int numEp
         private int keepCheckpoints = 2;
         private double emaDecay;
         private double maxGradNorm;
-        private boolean conditional;
+        private double labelDropout;
+        private long timestepBound;
+        private long stopAtMillis;
         private boolean summedAccumulation;
         private transient Path logDir;
         private transient Path outputDir;
@@ -255,9 +279,21 @@ public record TrainingConfig(int batchSize, int gradAccumulationSteps, int numEp
             return this;
         }
 
-        /** Pass class labels to the model (false). */
-        public Builder optConditional(boolean v) {
-            conditional = v;
+        /** Probability of replacing a label by the model's null class (0: off). */
+        public Builder optLabelDropout(double v) {
+            labelDropout = v;
+            return this;
+        }
+
+        /** Draw timesteps from {@code 0 … v − 1} (0: all {@code num_train_timesteps}; the class notebook: 999). */
+        public Builder optTimestepBound(long v) {
+            timestepBound = v;
+            return this;
+        }
+
+        /** Stop before the first update after this {@code System.currentTimeMillis()} (0: never). */
+        public Builder optStopAtMillis(long v) {
+            stopAtMillis = v;
             return this;
         }
 
@@ -289,7 +325,8 @@ public record TrainingConfig(int batchSize, int gradAccumulationSteps, int numEp
         public TrainingConfig build() {
             return new TrainingConfig(batchSize, gradAccumulationSteps, numEpochs, maxSteps, learningRate, weightDecay,
                     beta1, beta2, eps, lrGamma, seed, logSamplesEvery, numSampleImages, sampleSteps, saveModelEvery,
-                    keepCheckpoints, emaDecay, maxGradNorm, conditional, summedAccumulation, logDir, outputDir, progressBar);
+                    keepCheckpoints, emaDecay, maxGradNorm, labelDropout, timestepBound, stopAtMillis, summedAccumulation, logDir,
+                    outputDir, progressBar);
         }
     }
 }

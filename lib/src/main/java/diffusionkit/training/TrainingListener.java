@@ -1,14 +1,19 @@
 package diffusionkit.training;
 
 import java.awt.image.BufferedImage;
+import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * Hears what a {@link DiffusionTrainer} does: notebooks use it for a live progress bar and a live loss plot.
- * Every method has an empty default, so a listener implements only what it needs. Calls come from the training
- * thread, after the step's arrays are freed.
+ * Hears what a {@link DiffusionTrainer} does: notebooks use it for a live progress bar and a live loss plot; the
+ * trainer's own logs ({@link LossTable}, {@link LossChart}, {@link SummaryFile}) and the course's epoch line
+ * ({@link EpochLossPrinter}) are listeners too. Every method has an empty default, so a listener implements only
+ * what it needs. Calls come from the training thread, after the step's arrays are freed.
  */
 public interface TrainingListener {
+
+    /** When {@link DiffusionTrainer#train()} starts (after any resume), before the first update. */
+    default void onTrainStart(DiffusionTrainer trainer) {}
 
     /**
      * After each optimiser update.
@@ -18,7 +23,7 @@ public interface TrainingListener {
      * @param loss the update's loss: the mean of its micro-batch MSE losses
      * @param lr the learning rate that update used
      */
-    default void onStep(long step, int epoch, double loss, double lr) {}
+    default void onStep(long step, int epoch, double loss, double lr) throws IOException {}
 
     /** After each epoch, with the mean loss of its updates. */
     default void onEpochEnd(int epoch, double meanLoss) {}
@@ -27,5 +32,11 @@ public interface TrainingListener {
     default void onSamples(long step, BufferedImage grid) {}
 
     /** When a checkpoint folder was written. */
-    default void onCheckpoint(long step, Path path) {}
+    default void onCheckpoint(long step, Path path) throws IOException {}
+
+    /** When {@link DiffusionTrainer#train()} has ended normally, after the final model was saved. */
+    default void onTrainEnd(TrainingSummary summary) throws IOException {}
+
+    /** When {@link DiffusionTrainer#train()} stops on an error (a non-finite loss), before it is thrown. */
+    default void onTrainError(RuntimeException error) throws IOException {}
 }

@@ -1,7 +1,12 @@
 /**
- * Training diffusion models: {@link diffusionkit.training.DiffusionTrainer} (the noise-prediction loop of the
- * course's {@code finetune_model.py}), its {@link diffusionkit.training.TrainingConfig}, checkpoints that resume
- * exactly ({@link diffusionkit.training.Checkpoints}), the optimiser {@link diffusionkit.training.AdamW},
- * {@link diffusionkit.training.ExponentialLR} and the weight average {@link diffusionkit.training.Ema}.
+ * Training diffusion models: {@link diffusionkit.training.DiffusionTrainer}, the one noise-prediction loop (the
+ * course's {@code finetune_model.py}, and its class-conditioning notebook's loop for a class-conditional model), its
+ * {@link diffusionkit.training.TrainingConfig}, checkpoints that resume exactly
+ * ({@link diffusionkit.training.Checkpoints}), the optimiser {@link diffusionkit.training.AdamW},
+ * {@link diffusionkit.training.ExponentialLR} and the weight average {@link diffusionkit.training.Ema}. What a run
+ * reports goes through {@link diffusionkit.training.TrainingListener}s: the loss table
+ * ({@link diffusionkit.training.LossTable}), chart ({@link diffusionkit.training.LossChart}), summary
+ * ({@link diffusionkit.training.SummaryFile}), the course's epoch line ({@link diffusionkit.training.EpochLossPrinter}),
+ * progress bars and live plots.
  */
 package diffusionkit.training;

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
-import diffusionkit.data.ImageDataset;
 import diffusionkit.io.CheckpointException;
 import diffusionkit.io.Safetensors;
 import diffusionkit.pipelines.ClassifierFreeGuidance;
@@ -26,7 +25,6 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -222,7 +220,7 @@ class ClassConditionedUNetTest {
         try (NDManager m = manager.newSubManager();
                 ClassConditionedUNet model = ClassConditionedUNet.builder().optNullClass(true).build(m)) {
             long[] y = {2, 5};
-            var ddpm = ConditionalTrainer.courseScheduler();
+            var ddpm = ClassConditionedUNet.courseScheduler();
             NDArray a = ConditionalSampler.sample(model, ddpm, y, 3, 42, 1.0, m);
             NDArray b = ConditionalSampler.sample(model, ddpm, y, 3, 42, 1.0, m);
             assertEquals(new Shape(2, 1, 28, 28), a.getShape());
@@ -243,87 +241,5 @@ class ClassConditionedUNetTest {
         for (int i = 0; i < 80; i++) {
             assertEquals(i / 8, y[i]); // torch.tensor([[i]*8 for i in range(10)]).flatten()
         }
-    }
-
-    /** Eight 28x28 images of seeded uniform noise labelled 0..7, in a dataset with the ten digit classes. */
-    static ImageDataset noiseDigits(long seed) {
-        SeededNoise g = new SeededNoise(seed);
-        byte[][] px = new byte[8][28 * 28];
-        int[] labels = new int[8];
-        for (int i = 0; i < 8; i++) {
-            for (int j = 0; j < px[i].length; j++) {
-                px[i][j] = (byte) g.nextLong(256);
-            }
-            labels[i] = i % 10;
-        }
-        return ImageDataset.of("toy", 1, 28, 28, px, labels, List.of("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"));
-    }
-
-    @Test
-    void trainingResumesExactlyFromACheckpoint(@TempDir Path tmp) throws Exception {
-        ImageDataset data = noiseDigits(5);
-        var opts = new ConditionalTrainer.Options(2, 1, 1e-3, 0.5, 11, 2);
-        var sched = ConditionalTrainer.courseScheduler();
-        try (NDManager m = manager.newSubManager()) {
-            ClassConditionedUNet a = ClassConditionedUNet.builder().optNullClass(true).build(m);
-            a.savePretrained(tmp.resolve("init"));
-            ClassConditionedUNet b = ClassConditionedUNet.fromPretrained(tmp.resolve("init"), m);
-            // a: two steps straight; b: one step, checkpoint, resume, one more step
-            ConditionalTrainer ta = new ConditionalTrainer(a, sched, data, opts);
-            ta.train(null, null, 0, Long.MAX_VALUE);
-            ConditionalTrainer tb = new ConditionalTrainer(b, sched, data, opts.withMaxSteps(1));
-            tb.train(null, tmp.resolve("ckpt"), 0, Long.MAX_VALUE);
-            assertEquals(1, tb.step());
-            b.close();
-            ClassConditionedUNet c = ClassConditionedUNet.fromPretrained(tmp.resolve("ckpt"), m);
-            ConditionalTrainer tc = ConditionalTrainer.resume(tmp.resolve("ckpt"), c, sched, data, opts);
-            tc.train(null, null, 0, Long.MAX_VALUE);
-            assertEquals(2, tc.step());
-            assertEquals(ta.losses(), tc.losses());
-            for (Map.Entry<String, NDArray> e : a.stateDict().entrySet()) {
-                assertArrayEquals(e.getValue().toFloatArray(), c.stateDict().get(e.getKey()).toFloatArray(), e.getKey());
-            }
-            assertNotEquals(ta.losses().get(0), ta.losses().get(1));
-            a.close();
-            c.close();
-        }
-    }
-
-    @Test
-    void emaOfTheWeightsFollowsItsFormulaAndSurvivesAResume(@TempDir Path tmp) throws Exception {
-        ImageDataset data = noiseDigits(6);
-        var opts = new ConditionalTrainer.Options(2, 1, 1e-2, 0, 3, 2).withEmaDecay(0.9);
-        var sched = ConditionalTrainer.courseScheduler();
-        try (NDManager m = manager.newSubManager()) {
-            ClassConditionedUNet b = ClassConditionedUNet.builder().build(m);
-            ConditionalTrainer tb = new ConditionalTrainer(b, sched, data, opts.withMaxSteps(1));
-            tb.train(null, tmp.resolve("ckpt"), 0, Long.MAX_VALUE);
-            Map<String, float[]> w1 = new java.util.LinkedHashMap<>();
-            b.stateDict().forEach((k, v) -> w1.put(k, v.toFloatArray()));
-            b.close();
-            // after step 1 the average is the weights (decay 0), written as a loadable model folder
-            try (ClassConditionedUNet e1 = ClassConditionedUNet.fromPretrained(tmp.resolve("ckpt").resolve("ema"), m)) {
-                e1.stateDict().forEach((k, v) -> assertArrayEquals(w1.get(k), v.toFloatArray(), k));
-            }
-            ClassConditionedUNet c = ClassConditionedUNet.fromPretrained(tmp.resolve("ckpt"), m);
-            ConditionalTrainer tc = ConditionalTrainer.resume(tmp.resolve("ckpt"), c, sched, data, opts);
-            assertEquals(1, tc.ema().steps());
-            tc.train(null, null, 0, Long.MAX_VALUE);
-            // step 2: decay min(0.9, (1 + 1) / (10 + 1)) = 2/11; shadow = d w1 + (1 - d) w2
-            double d = 2.0 / 11;
-            double moved = 0;
-            for (Map.Entry<String, NDArray> e : c.stateDict().entrySet()) {
-                float[] w2 = e.getValue().toFloatArray();
-                float[] avg = tc.ema().weights().get(e.getKey()).toFloatArray();
-                float[] a = w1.get(e.getKey());
-                for (int i = 0; i < w2.length; i++) {
-                    assertEquals(d * a[i] + (1 - d) * w2[i], avg[i], 1e-6, e.getKey() + "[" + i + "]");
-                    moved = Math.max(moved, Math.abs(w2[i] - a[i]));
-                }
-            }
-            assertTrue(moved > 1e-3, "the second step moved the weights");
-            c.close();
-        }
-        assertThrows(IllegalArgumentException.class, () -> new ConditionalTrainer.Options(2, 1, 1e-3, 0, 0, 0, 1.0));
     }
 }

@@ -50,7 +50,7 @@ class ShippedConditionalModelTest {
             double[] min = {MIN_PLAIN, MIN_GUIDED};
             double[] scale = {1.0, GUIDANCE_SCALE};
             for (int i = 0; i < 2; i++) {
-                NDArray x = ConditionalSampler.sample(model, ConditionalSampler.ddim(ConditionalTrainer.courseScheduler()),
+                NDArray x = ConditionalSampler.sample(model, ConditionalSampler.ddim(ClassConditionedUNet.courseScheduler()),
                         labels, STEPS, SEED, scale[i], m);
                 SampleAccuracy acc = SampleAccuracy.judge(classifier, x, labels);
                 System.out.println(acc.table("shipped checkpoint, CI setting, guidance w = " + scale[i], null).printAll());

@@ -348,8 +348,15 @@ class DiffusionTrainerTest {
                     TrainingConfig.builder().optSaveModelEvery(5).build()));
             assertTrue(e.getMessage().contains("logDir"), e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> new DiffusionTrainer(unet, scheduler(), faces(4, 8, 1),
-                    TrainingConfig.builder().optConditional(true).build()));
-            assertTrue(e.getMessage().contains("labels"), e.getMessage());
+                    TrainingConfig.builder().optLabelDropout(0.1).build()));
+            assertTrue(e.getMessage().contains("takes none"), e.getMessage());
+        }
+        // a class-conditional UNet (num_class_embeds) needs labels; the unlabelled faces have none
+        try (NDManager m = NDManager.newBaseManager();
+                UNet2DModel unet = new UNet2DModel(config(8).with("num_class_embeds", 3), m)) {
+            e = assertThrows(IllegalArgumentException.class, () -> new DiffusionTrainer(unet, scheduler(), faces(4, 8, 1),
+                    TrainingConfig.builder().build()));
+            assertTrue(e.getMessage().contains("needs class labels"), e.getMessage());
         }
     }
 
