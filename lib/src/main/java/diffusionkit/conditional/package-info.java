@@ -11,10 +11,9 @@
  *       {@link diffusionkit.conditional.ClassConditionedUNet#courseScheduler()}.</li>
  *   <li>{@link diffusionkit.conditional.ConditionalSampler}: the course's sampling loop (DDPM 1000 steps, or DDIM),
  *       with classifier-free guidance.</li>
- *   <li>{@link diffusionkit.conditional.SampleAccuracy} and {@link diffusionkit.conditional.EvaluateConditional}:
- *       how many samples a classifier ({@link diffusionkit.classify.MnistClassifier}) recognises as the digit asked
- *       for.</li>
- *   <li>{@link diffusionkit.conditional.TrainConditionalCommand}: {@code kit train-conditional}.</li>
+ *   <li>{@link diffusionkit.conditional.SampleAccuracy}: how many samples a classifier
+ *       ({@link diffusionkit.classify.MnistClassifier}) recognises as the digit asked for.</li>
+ *   <li>The commands are {@code diffusionkit.cli}'s: {@code ./kit train-conditional}, {@code ./kit evaluate-conditional}.</li>
  * </ul>
  */
 package diffusionkit.conditional;

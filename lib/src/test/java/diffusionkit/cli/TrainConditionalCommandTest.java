@@ -1,5 +1,6 @@
-package diffusionkit.conditional;
+package diffusionkit.cli;
 
+import diffusionkit.conditional.ClassConditionedUNet;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

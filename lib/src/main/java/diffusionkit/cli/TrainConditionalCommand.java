@@ -1,5 +1,6 @@
-package diffusionkit.conditional;
+package diffusionkit.cli;
 
+import diffusionkit.conditional.ClassConditionedUNet;
 import ai.djl.ndarray.NDManager;
 import diffusionkit.data.ImageDataset;
 import diffusionkit.data.PackagedDatasets;
@@ -152,10 +153,5 @@ public final class TrainConditionalCommand implements Callable<Integer> {
             return Checkpoints.resolve(from);
         }
         return null;
-    }
-
-    /** Runs the command without the kit launcher. */
-    public static void main(String[] args) {
-        System.exit(new CommandLine(new TrainConditionalCommand()).execute(args));
     }
 }
