@@ -68,7 +68,7 @@ class DenoisingLoopTest {
             NDArray x = g.randn(m, shape);
             NDArray y = labels == null ? null : m.create(labels);
             long[] nulls = new long[labels == null ? 0 : labels.length];
-            Arrays.fill(nulls, labels == null ? 0 : model.nullLabel());
+            Arrays.fill(nulls, w == 1 ? 0 : model.nullLabel());
             for (long t : s.timesteps()) {
                 NDArray eps = model.forward(x, t, y);
                 if (w != 1) { // ε_u + w (ε_c − ε_u), the two passes apart
@@ -101,6 +101,28 @@ class DenoisingLoopTest {
         try (PipelineOutput out = pipe.generateDdim(2, 4, 0.5f, 7, null, null)) {
             float[] expected = courseLoop(unet, new DDIMScheduler(ddpm().config()), new Shape(2, 3, 8, 8), null, 4, 7, 0.5f, 1);
             assertArrayEquals(expected, out.images().toFloatArray(), "DDIM with eta 0.5");
+        }
+    }
+
+    /** diffusers' own class-conditioned UNet ({@code num_class_embeds}): labels reach the model through the loop. */
+    @Test
+    void aClassEmbeddingUNetGetsItsLabels() {
+        try (NDManager m = manager.newSubManager()) {
+            Engine.getInstance().setRandomSeed(3);
+            UNet2DModel withClasses = new UNet2DModel(UNet2DConfig.fromJson("""
+                    {"sample_size": 8, "in_channels": 1, "out_channels": 1, "layers_per_block": 1,
+                     "block_out_channels": [8, 16], "down_block_types": ["DownBlock2D", "DownBlock2D"],
+                     "up_block_types": ["UpBlock2D", "UpBlock2D"], "norm_num_groups": 4, "num_class_embeds": 3}"""), m);
+            assertEquals(3, withClasses.numClasses());
+            DiffusionPipeline pipe = new DiffusionPipeline(withClasses, ddpm());
+            long[] y = {0, 2};
+            try (PipelineOutput out = pipe.generate(Sampling.builder().optLabels(y).optSteps(3).optSeed(9).build());
+                    PipelineOutput other = pipe.generate(Sampling.builder().optLabels(1, 1).optSteps(3).optSeed(9).build())) {
+                assertArrayEquals(courseLoop(withClasses, ddpm(), new Shape(2, 1, 8, 8), y, 3, 9, 0f, 1),
+                        out.images().toFloatArray());
+                assertFalse(Arrays.equals(out.images().toFloatArray(), other.images().toFloatArray()),
+                        "other labels, other samples from the same noise");
+            }
         }
     }
 
