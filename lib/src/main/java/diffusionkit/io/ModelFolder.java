@@ -77,7 +77,8 @@ public final class ModelFolder {
     /**
      * Writes a model folder atomically: {@code config}'s file, {@code weights} as safetensors under
      * {@code weightsName} (none when {@code weights} is null) and each sub-folder by its writer. Entries of an
-     * existing folder that this save does not write are carried over.
+     * existing folder other than these names are carried over (an old {@code weightsName} is not, even when
+     * {@code weights} is null).
      *
      * @param subfolders sub-folder name to what writes it (e.g. {@code "unet" -> unet::savePretrained})
      */
@@ -86,9 +87,7 @@ public final class ModelFolder {
         Path target = folder.toAbsolutePath();
         Set<String> written = new HashSet<>(subfolders.keySet());
         written.add(config.fileName());
-        if (weights != null) {
-            written.add(weightsName);
-        }
+        written.add(weightsName); // not carried over even when this model has no weights of its own
         AtomicFiles.writeFolder(target, tmp -> {
             if (Files.isDirectory(target)) {
                 copyOthers(target, tmp, written);
