@@ -34,8 +34,8 @@ public final class ClipConfig extends JsonConfig<ClipConfig> {
     /** {@code vision_config}: the {@link VisionConfig} (null: the legacy {@code vision_config_dict}, else defaults). */
     public static final Field<JsonObject> VISION_CONFIG = field("vision_config", Type.OBJECT, new JsonObject()).orNull();
 
-    private static final List<Field<?>> FIELDS = List.of(MODEL_TYPE, PROJECTION_DIM, LOGIT_SCALE_INIT_VALUE, TEXT_CONFIG,
-            VISION_CONFIG);
+    private static final Kind KIND = new Kind("CLIP config.json", CONFIG_NAME, null,
+            List.of(MODEL_TYPE, PROJECTION_DIM, LOGIT_SCALE_INIT_VALUE, TEXT_CONFIG, VISION_CONFIG));
 
     /** {@code hidden_act} of either tower: quick_gelu or gelu (any case). */
     private static final Type<String> ACTIVATION = new Type<>("quick_gelu or gelu", e -> {
@@ -48,7 +48,7 @@ public final class ClipConfig extends JsonConfig<ClipConfig> {
     private final VisionConfig vision;
 
     private ClipConfig(Map<String, JsonElement> values, String source) {
-        super(values, source, FIELDS);
+        super(KIND, values, source);
         if (!get(MODEL_TYPE).equals("clip")) {
             throw new IllegalArgumentException(source + " is not a CLIP config.json (model_type is '" + get(MODEL_TYPE)
                     + "', expected 'clip')");
@@ -72,18 +72,8 @@ public final class ClipConfig extends JsonConfig<ClipConfig> {
     }
 
     @Override
-    protected String what() {
-        return "CLIP config.json";
-    }
-
-    @Override
     protected ClipConfig create(Map<String, JsonElement> values, String source) {
         return new ClipConfig(values, source);
-    }
-
-    @Override
-    public String fileName() {
-        return CONFIG_NAME;
     }
 
     /** The configuration of openai/clip-vit-base-patch32 (its text_config has the legacy eos_token_id 2). */
@@ -156,29 +146,68 @@ public final class ClipConfig extends JsonConfig<ClipConfig> {
         return get(LOGIT_SCALE_INIT_VALUE);
     }
 
-    /** What the two towers share: a nested config of {@code config.json} (not a file of its own). */
-    private abstract static class Tower<C extends Tower<C>> extends JsonConfig<C> {
-        Tower(Map<String, JsonElement> values, String source, List<Field<?>> fields) {
-            super(values, source, fields);
+    /**
+     * What the two towers share: a config nested in {@code config.json} (not a file of its own) with the keys
+     * both have, each tower with its own defaults.
+     */
+    public abstract static class Tower<C extends Tower<C>> extends JsonConfig<C> {
+
+        /** The keys both towers have. */
+        record Shared(Field<Integer> hiddenSize, Field<Integer> intermediateSize, Field<Integer> numAttentionHeads,
+                Field<Integer> numHiddenLayers, Field<Double> layerNormEps, Field<String> hiddenAct) {
+            /** A tower's kind: the shared keys and its own. */
+            Kind kind(Field<?>... own) {
+                List<Field<?>> all = new java.util.ArrayList<>(List.of(hiddenSize, intermediateSize, numAttentionHeads,
+                        numHiddenLayers, layerNormEps, hiddenAct));
+                all.addAll(List.of(own));
+                return new Kind("CLIP config.json", null, null, all);
+            }
+        }
+
+        private final Shared shared;
+
+        Tower(Shared shared, Kind kind, Map<String, JsonElement> values, String source) {
+            super(kind, values, source);
+            this.shared = shared;
             if (hiddenSize() % numAttentionHeads() != 0) {
                 throw new IllegalArgumentException(source + ": hidden_size " + hiddenSize()
                         + " must be a multiple of num_attention_heads " + numAttentionHeads());
             }
         }
 
-        abstract int hiddenSize();
-
-        abstract int numAttentionHeads();
-
-        @Override
-        protected String what() {
-            return "CLIP config.json";
+        /** {@code hidden_size}. */
+        public int hiddenSize() {
+            return get(shared.hiddenSize());
         }
 
-        /** Null: a tower is written inside {@code config.json}. */
-        @Override
-        public String fileName() {
-            return null;
+        /** {@code intermediate_size}. */
+        public int intermediateSize() {
+            return get(shared.intermediateSize());
+        }
+
+        /** {@code num_attention_heads}. */
+        public int numAttentionHeads() {
+            return get(shared.numAttentionHeads());
+        }
+
+        /** {@code num_hidden_layers}. */
+        public int numHiddenLayers() {
+            return get(shared.numHiddenLayers());
+        }
+
+        /** {@code layer_norm_eps} (1e-5). */
+        public double layerNormEps() {
+            return get(shared.layerNormEps());
+        }
+
+        /** {@code hidden_act}, lower case. */
+        public String hiddenAct() {
+            return get(shared.hiddenAct());
+        }
+
+        /** Size of one attention head. */
+        public int headDim() {
+            return hiddenSize() / numAttentionHeads();
         }
     }
 
@@ -206,11 +235,12 @@ public final class ClipConfig extends JsonConfig<ClipConfig> {
          */
         public static final Field<Integer> EOS_TOKEN_ID = field("eos_token_id", 49407);
 
-        private static final List<Field<?>> FIELDS = List.of(VOCAB_SIZE, HIDDEN_SIZE, INTERMEDIATE_SIZE,
-                NUM_ATTENTION_HEADS, NUM_HIDDEN_LAYERS, MAX_POSITION_EMBEDDINGS, LAYER_NORM_EPS, HIDDEN_ACT, EOS_TOKEN_ID);
+        private static final Shared SHARED = new Shared(HIDDEN_SIZE, INTERMEDIATE_SIZE, NUM_ATTENTION_HEADS,
+                NUM_HIDDEN_LAYERS, LAYER_NORM_EPS, HIDDEN_ACT);
+        private static final Kind KIND = SHARED.kind(VOCAB_SIZE, MAX_POSITION_EMBEDDINGS, EOS_TOKEN_ID);
 
         private TextConfig(Map<String, JsonElement> values, String source) {
-            super(values, source, FIELDS);
+            super(SHARED, KIND, values, source);
         }
 
         /** transformers' defaults. */
@@ -228,51 +258,14 @@ public final class ClipConfig extends JsonConfig<ClipConfig> {
             return get(VOCAB_SIZE);
         }
 
-        /** {@code hidden_size} (512). */
-        @Override
-        public int hiddenSize() {
-            return get(HIDDEN_SIZE);
-        }
-
-        /** {@code intermediate_size} (2048). */
-        public int intermediateSize() {
-            return get(INTERMEDIATE_SIZE);
-        }
-
-        /** {@code num_attention_heads} (8). */
-        @Override
-        public int numAttentionHeads() {
-            return get(NUM_ATTENTION_HEADS);
-        }
-
-        /** {@code num_hidden_layers} (12). */
-        public int numHiddenLayers() {
-            return get(NUM_HIDDEN_LAYERS);
-        }
-
         /** {@code max_position_embeddings} (77). */
         public int maxPositionEmbeddings() {
             return get(MAX_POSITION_EMBEDDINGS);
         }
 
-        /** {@code layer_norm_eps} (1e-5). */
-        public double layerNormEps() {
-            return get(LAYER_NORM_EPS);
-        }
-
-        /** {@code hidden_act}, lower case. */
-        public String hiddenAct() {
-            return get(HIDDEN_ACT);
-        }
-
         /** {@code eos_token_id} (49407; 2 in openai/clip-vit-base-patch32). */
         public int eosTokenId() {
             return get(EOS_TOKEN_ID);
-        }
-
-        /** Size of one attention head. */
-        public int headDim() {
-            return hiddenSize() / numAttentionHeads();
         }
     }
 
@@ -297,11 +290,12 @@ public final class ClipConfig extends JsonConfig<ClipConfig> {
         /** {@code hidden_act}: quick_gelu or gelu. */
         public static final Field<String> HIDDEN_ACT = field("hidden_act", ACTIVATION, "quick_gelu");
 
-        private static final List<Field<?>> FIELDS = List.of(HIDDEN_SIZE, INTERMEDIATE_SIZE, NUM_ATTENTION_HEADS,
-                NUM_HIDDEN_LAYERS, IMAGE_SIZE, PATCH_SIZE, NUM_CHANNELS, LAYER_NORM_EPS, HIDDEN_ACT);
+        private static final Shared SHARED = new Shared(HIDDEN_SIZE, INTERMEDIATE_SIZE, NUM_ATTENTION_HEADS,
+                NUM_HIDDEN_LAYERS, LAYER_NORM_EPS, HIDDEN_ACT);
+        private static final Kind KIND = SHARED.kind(IMAGE_SIZE, PATCH_SIZE, NUM_CHANNELS);
 
         private VisionConfig(Map<String, JsonElement> values, String source) {
-            super(values, source, FIELDS);
+            super(SHARED, KIND, values, source);
         }
 
         /** transformers' defaults. */
@@ -312,28 +306,6 @@ public final class ClipConfig extends JsonConfig<ClipConfig> {
         @Override
         protected VisionConfig create(Map<String, JsonElement> values, String source) {
             return new VisionConfig(values, source);
-        }
-
-        /** {@code hidden_size} (768). */
-        @Override
-        public int hiddenSize() {
-            return get(HIDDEN_SIZE);
-        }
-
-        /** {@code intermediate_size} (3072). */
-        public int intermediateSize() {
-            return get(INTERMEDIATE_SIZE);
-        }
-
-        /** {@code num_attention_heads} (12). */
-        @Override
-        public int numAttentionHeads() {
-            return get(NUM_ATTENTION_HEADS);
-        }
-
-        /** {@code num_hidden_layers} (12). */
-        public int numHiddenLayers() {
-            return get(NUM_HIDDEN_LAYERS);
         }
 
         /** {@code image_size} (224). */
@@ -349,21 +321,6 @@ public final class ClipConfig extends JsonConfig<ClipConfig> {
         /** {@code num_channels} (3). */
         public int numChannels() {
             return get(NUM_CHANNELS);
-        }
-
-        /** {@code layer_norm_eps} (1e-5). */
-        public double layerNormEps() {
-            return get(LAYER_NORM_EPS);
-        }
-
-        /** {@code hidden_act}, lower case. */
-        public String hiddenAct() {
-            return get(HIDDEN_ACT);
-        }
-
-        /** Size of one attention head. */
-        public int headDim() {
-            return hiddenSize() / numAttentionHeads();
         }
 
         /** Patches per side ({@code image_size / patch_size}). */

@@ -116,10 +116,11 @@ public final class ClassConditionedUNet implements NoisePredictor {
         /** {@code null_class}: one more table row, the learned null class of classifier-free guidance. */
         public static final Field<Boolean> NULL_CLASS = field("null_class", false);
 
-        private static final List<Field<?>> FIELDS = List.of(MODE, NUM_CLASSES, CLASS_EMB_SIZE, NULL_CLASS);
+        private static final Kind KIND = new Kind(CLASS_NAME + " config", CONFIG_NAME, CLASS_NAME,
+                List.of(MODE, NUM_CLASSES, CLASS_EMB_SIZE, NULL_CLASS));
 
         private Config(Map<String, JsonElement> values, String source) {
-            super(values, source, FIELDS);
+            super(KIND, values, source);
             try {
                 mode();
             } catch (IllegalArgumentException e) {
@@ -144,24 +145,8 @@ public final class ClassConditionedUNet implements NoisePredictor {
         }
 
         @Override
-        protected String what() {
-            return CLASS_NAME + " config";
-        }
-
-        @Override
         protected Config create(Map<String, JsonElement> values, String source) {
             return new Config(values, source);
-        }
-
-        /** Always {@value ClassConditionedUNet#CLASS_NAME}. */
-        @Override
-        public String className() {
-            return CLASS_NAME;
-        }
-
-        @Override
-        public String fileName() {
-            return CONFIG_NAME;
         }
 
         /** {@code mode} as a {@link Mode}. */

@@ -235,49 +235,66 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
 
     // ------------------------------------------------------------------ state
 
+    /**
+     * What a config class is: its keys and the names the base needs.
+     *
+     * @param what what the config is, for messages ("UNet2DModel config", "scheduler config")
+     * @param fileName its file in a model folder ({@code config.json}); null for a config nested in another
+     * @param className the {@code _class_name} always written (one diffusers class); null: the stored one, if any
+     * @param fields the declared keys (their stored values are type-checked, their defaults written when absent)
+     */
+    public record Kind(String what, String fileName, String className, List<Field<?>> fields) {
+        /** Copies the field list. */
+        public Kind {
+            fields = List.copyOf(fields);
+        }
+    }
+
+    private final Kind kind;
     private final Map<String, JsonElement> values;
     private final String source;
-    private final List<Field<?>> fields;
 
     /**
+     * @param kind the config class's keys and names
      * @param values the stored keys (copied; {@code _diffusers_version} and diffusers' bookkeeping keys
      *     {@code _use_default_values} and {@code _ignore_files} are dropped)
      * @param source where the config came from (a file, or "code"), for messages
-     * @param fields the keys this config declares: their stored values are type-checked here
-     * @throws IllegalArgumentException naming the first key whose value has the wrong type, and the fix
+     * @throws IllegalArgumentException naming the first declared key whose value has the wrong type, and the fix
      */
-    protected JsonConfig(Map<String, JsonElement> values, String source, List<Field<?>> fields) {
+    protected JsonConfig(Kind kind, Map<String, JsonElement> values, String source) {
         Map<String, JsonElement> copy = new LinkedHashMap<>();
         values.forEach((k, v) -> copy.put(k, v == null ? JsonNull.INSTANCE : v.deepCopy()));
         copy.remove(VERSION_KEY);
         copy.remove("_use_default_values");
         copy.remove("_ignore_files");
+        this.kind = kind;
         this.values = Collections.unmodifiableMap(copy);
         this.source = source;
-        this.fields = List.copyOf(fields);
-        for (Field<?> f : this.fields) {
+        for (Field<?> f : kind.fields()) {
             get(f);
         }
     }
 
-    /** What this config is, for messages ("UNet2DModel config", "scheduler config"). */
-    protected abstract String what();
-
     /** A config of this class with {@code values} (the stored keys) and {@code source}. */
     protected abstract C create(Map<String, JsonElement> values, String source);
 
-    /**
-     * The {@code _class_name} written with this config, or null for none; by default the stored one. A class that
-     * stands for one diffusers class returns its name.
-     */
+    /** What this config is, for messages ("UNet2DModel config", "scheduler config"). */
+    public String what() {
+        return kind.what();
+    }
+
+    /** The {@code _class_name} written with this config: the kind's, else the stored one, else null (none). */
     public String className() {
+        if (kind.className() != null) {
+            return kind.className();
+        }
         JsonElement e = values.get(CLASS_NAME_KEY);
         return e != null && e.isJsonPrimitive() ? e.getAsString() : null;
     }
 
     /** The keys this config declares (their defaults are written when absent). */
     public List<Field<?>> fields() {
-        return fields;
+        return kind.fields();
     }
 
     /** Where this config came from (a file name, or "code"), as used in messages. */
@@ -375,7 +392,7 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
      */
     public JsonObject toJsonObject() {
         TreeMap<String, JsonElement> all = new TreeMap<>();
-        for (Field<?> f : fields) {
+        for (Field<?> f : kind.fields()) {
             all.put(f.key(), f.defaultJson());
         }
         values.forEach((k, v) -> all.put(k, v.deepCopy()));
@@ -394,8 +411,10 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
         return GSON.toJson(toJsonObject()) + "\n";
     }
 
-    /** The name of this config's file in a model folder ({@code config.json}, {@code scheduler_config.json}). */
-    public abstract String fileName();
+    /** This config's file in a model folder ({@code config.json}, {@code scheduler_config.json}); null when nested. */
+    public String fileName() {
+        return kind.fileName();
+    }
 
     /** Writes {@link #fileName()} into {@code folder} (created if needed), atomically; other files are left alone. */
     public void save(Path folder) throws IOException {

@@ -106,29 +106,15 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
     /** Supported activation functions ({@code swish} is diffusers' alias of {@code silu}). */
     public static final List<String> ACT_FNS = List.of("silu", "swish");
 
-    private UNet2DConfig(Map<String, JsonElement> values, String source) {
-        super(values, source, FIELDS);
-    }
+    private static final Kind KIND = new Kind("UNet2DModel config", CONFIG_NAME, CLASS_NAME, FIELDS);
 
-    @Override
-    protected String what() {
-        return "UNet2DModel config";
+    private UNet2DConfig(Map<String, JsonElement> values, String source) {
+        super(KIND, values, source);
     }
 
     @Override
     protected UNet2DConfig create(Map<String, JsonElement> values, String source) {
         return new UNet2DConfig(values, source);
-    }
-
-    /** Always {@value #CLASS_NAME}. */
-    @Override
-    public String className() {
-        return CLASS_NAME;
-    }
-
-    @Override
-    public String fileName() {
-        return CONFIG_NAME;
     }
 
     /** A config with every key at diffusers' default. */

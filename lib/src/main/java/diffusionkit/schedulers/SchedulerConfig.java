@@ -97,29 +97,23 @@ public final class SchedulerConfig extends JsonConfig<SchedulerConfig> {
     /** Supported {@code timestep_spacing} values. */
     public static final List<String> TIMESTEP_SPACINGS = List.of("leading", "trailing", "linspace");
 
+    private static final Kind DDPM_KIND = new Kind("scheduler config", FILE_NAME, null, DDPM_FIELDS);
+    private static final Kind DDIM_KIND = new Kind("scheduler config", FILE_NAME, null, DDIM_FIELDS);
+    /** A scheduler this kit does not implement: its keys are kept as they are. */
+    private static final Kind OTHER_KIND = new Kind("scheduler config", FILE_NAME, null, List.of());
+
     private SchedulerConfig(Map<String, JsonElement> values, String source) {
-        super(values, source, fieldsOf(values.get(CLASS_NAME_KEY)));
+        super(kindOf(values.get(CLASS_NAME_KEY)), values, source);
     }
 
-    /** The keys of a scheduler class; none for a class this kit does not implement (its keys are kept as they are). */
-    private static List<Field<?>> fieldsOf(JsonElement className) {
+    private static Kind kindOf(JsonElement className) {
         String c = className != null && className.isJsonPrimitive() ? className.getAsString() : "";
-        return c.equals(DDPM) ? DDPM_FIELDS : c.equals(DDIM) ? DDIM_FIELDS : List.of();
-    }
-
-    @Override
-    protected String what() {
-        return "scheduler config";
+        return c.equals(DDPM) ? DDPM_KIND : c.equals(DDIM) ? DDIM_KIND : OTHER_KIND;
     }
 
     @Override
     protected SchedulerConfig create(Map<String, JsonElement> values, String source) {
         return new SchedulerConfig(values, source);
-    }
-
-    @Override
-    public String fileName() {
-        return FILE_NAME;
     }
 
     // ------------------------------------------------------------------ creation
@@ -176,7 +170,7 @@ public final class SchedulerConfig extends JsonConfig<SchedulerConfig> {
             return this;
         }
         Map<String, JsonElement> v = values();
-        List<Field<?>> target = fieldsOf(new JsonPrimitive(className));
+        List<Field<?>> target = kindOf(new JsonPrimitive(className)).fields();
         for (Field<?> f : fields()) {
             if (!target.contains(f)) {
                 v.remove(f.key()); // as diffusers' from_config: drop keys only the original class takes
