@@ -469,7 +469,13 @@ public final class ClassConditionedUNet implements NoisePredictor {
                 });
         Path unetFolder = folder.resolve(UNET_FOLDER);
         UNet2DConfig unetConfig = UNet2DConfig.load(unetFolder);
-        return ModelFolder.load(cfgFile, () -> builder().optConfig(config).optUNetConfig(unetConfig).build(manager),
+        return ModelFolder.load(cfgFile, () -> {
+            try {
+                return builder().optConfig(config).optUNetConfig(unetConfig).build(manager);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("it does not fit " + unetConfig.source() + ": " + e.getMessage(), e);
+            }
+        },
                 scratch -> {
                     ModelFolder.Weights u = ModelFolder.readWeights(unetFolder, null, scratch);
                     Map<String, NDArray> sd = ModelFolder.prefixed("model.", u.tensors());

@@ -61,6 +61,11 @@ class ModelFolderTest {
                     assertArrayEquals(e.getValue().toFloatArray(), back.stateDict().get(e.getKey()).toFloatArray(), e.getKey());
                 }
             }
+            // the wrapper's config and the UNet's that do not fit together: both files are named
+            Path cc = folder.resolve(ClassConditionedUNet.CONFIG_NAME);
+            Files.writeString(cc, Files.readString(cc).replace("class_embedding", "concat"));
+            CheckpointException e = assertThrows(CheckpointException.class, () -> ClassConditionedUNet.fromPretrained(folder, m));
+            assertContains(e, cc + ": it does not fit " + folder.resolve("unet/config.json"), "in_channels");
         }
     }
 
