@@ -12,7 +12,7 @@ import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import diffusionkit.io.CheckpointException;
-import diffusionkit.io.Safetensors;
+import diffusionkit.io.ModelFolder;
 import diffusionkit.util.Scalars;
 
 import java.io.IOException;
@@ -92,11 +92,11 @@ public final class ClipModel implements AutoCloseable {
      */
     public static ClipModel fromPretrained(Path folder, NDManager manager) throws IOException {
         checkFolder(folder, false);
-        ClipConfig config = ClipConfig.fromJson(folder.resolve("config.json"));
+        ClipConfig config = ClipConfig.load(folder);
         NDManager own = manager.newSubManager();
         try {
-            Map<String, NDArray> stateDict = readStateDict(folder, own);
-            return fromStateDict(config, stateDict, own, folder.resolve(weightsFileName(folder)).toString());
+            ModelFolder.Weights w = readStateDict(folder, own);
+            return fromStateDict(config, w.tensors(), own, w.source());
         } catch (IOException | RuntimeException e) {
             own.close();
             throw e;
@@ -104,15 +104,22 @@ public final class ClipModel implements AutoCloseable {
     }
 
     /**
+     * Writes {@code config.json} (every key it was loaded with) and {@code model.safetensors} into {@code folder}
+     * atomically, as transformers' {@code save_pretrained} lays them out.
+     */
+    public void savePretrained(Path folder) throws IOException {
+        ModelFolder.save(folder, config, SAFETENSORS_FILE, params);
+    }
+
+    /**
      * THE place where the weights file is read: {@code model.safetensors}, else {@code pytorch_model.bin} (read in pure
      * Java by an allow-listing unpickler, {@link diffusionkit.io.PytorchBin}). A file that cannot be read (truncated,
      * not that format) gives an error naming it, what is wrong with it and where to get it again.
      */
-    static Map<String, NDArray> readStateDict(Path folder, NDManager manager) throws IOException {
+    static ModelFolder.Weights readStateDict(Path folder, NDManager manager) throws IOException {
         String name = weightsFileName(folder);
-        Path file = folder.resolve(name);
         try {
-            return name.equals(SAFETENSORS_FILE) ? Safetensors.read(file, manager) : diffusionkit.io.PytorchBin.read(file, manager);
+            return ModelFolder.readWeights(folder, name, manager);
         } catch (CheckpointException e) {
             throw new CheckpointException("cannot read the CLIP weights: " + e.getMessage() + " For CLIP: download " + name
                     + " of " + HUB_MODEL + " again into " + folder + ".", e);

@@ -6,20 +6,18 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import diffusionkit.io.CheckpointException;
-import diffusionkit.io.Safetensors;
+import diffusionkit.io.JsonConfig;
+import diffusionkit.io.ModelFolder;
 import diffusionkit.models.EmbeddingLayer;
 import diffusionkit.models.NoisePredictor;
 import diffusionkit.models.UNet2DConfig;
 import diffusionkit.models.UNet2DModel;
 import diffusionkit.schedulers.DDPMScheduler;
 import diffusionkit.schedulers.SchedulerConfig;
-import diffusionkit.util.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -79,8 +77,6 @@ public final class ClassConditionedUNet implements NoisePredictor {
     /** {@code _class_name} in {@link #CONFIG_NAME}. */
     public static final String CLASS_NAME = "ClassConditionedUNet";
 
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
-
     /** How the label reaches the UNet. */
     public enum Mode {
         /** The course: an embedding broadcast and concatenated as extra input channels. */
@@ -110,6 +106,75 @@ public final class ClassConditionedUNet implements NoisePredictor {
         }
     }
 
+    /**
+     * The content of {@link #CONFIG_NAME}: the wrapper's own settings, each declared once with its default (the
+     * course's model); the UNet has its own {@code config.json} in {@code unet/}.
+     */
+    public static final class Config extends JsonConfig<Config> {
+        /** {@code mode}: {@code concat} or {@code class_embedding} ({@link Mode#id()}). */
+        public static final Field<String> MODE = field("mode", Mode.CONCAT.id());
+        /** {@code num_classes}: the number of real classes. */
+        public static final Field<Integer> NUM_CLASSES = field("num_classes", 10);
+        /** {@code class_emb_size}: the width of the CONCAT embedding. */
+        public static final Field<Integer> CLASS_EMB_SIZE = field("class_emb_size", 4);
+        /** {@code null_class}: one more table row, the learned null class of classifier-free guidance. */
+        public static final Field<Boolean> NULL_CLASS = field("null_class", false);
+
+        private static final Kind KIND = new Kind(CLASS_NAME + " config", CONFIG_NAME, CLASS_NAME,
+                List.of(MODE, NUM_CLASSES, CLASS_EMB_SIZE, NULL_CLASS));
+
+        private Config(Map<String, JsonElement> values, String source) {
+            super(KIND, values, source);
+            try {
+                mode();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(what() + " " + source + ": \"mode\" " + e.getMessage(), e);
+            }
+            for (Field<Integer> f : List.of(NUM_CLASSES, CLASS_EMB_SIZE)) {
+                if (get(f) < 1) {
+                    throw new IllegalArgumentException(what() + " " + source + ": \"" + f.key() + "\" must be >= 1, got "
+                            + get(f));
+                }
+            }
+        }
+
+        /** The course's model: CONCAT, 10 classes, embedding size 4, no null class. */
+        public static Config defaults() {
+            return new Config(Map.of(), "code");
+        }
+
+        /** A config from a parsed {@link #CONFIG_NAME} (copied) that came from {@code source}. */
+        public static Config fromJson(JsonObject o, String source) {
+            return new Config(entries(o), source);
+        }
+
+        @Override
+        protected Config create(Map<String, JsonElement> values, String source) {
+            return new Config(values, source);
+        }
+
+        /** {@code mode} as a {@link Mode}. */
+        public Mode mode() {
+            return Mode.of(get(MODE));
+        }
+
+        /** {@code num_classes}. */
+        public int numClasses() {
+            return get(NUM_CLASSES);
+        }
+
+        /** {@code class_emb_size}. */
+        public int classEmbSize() {
+            return get(CLASS_EMB_SIZE);
+        }
+
+        /** {@code null_class}. */
+        public boolean nullClass() {
+            return get(NULL_CLASS);
+        }
+    }
+
+    private final Config config;
     private final Mode mode;
     private final int numClasses;
     private final int classEmbSize;
@@ -118,12 +183,12 @@ public final class ClassConditionedUNet implements NoisePredictor {
     private final EmbeddingLayer classEmb;
     private final UNet2DModel unet;
 
-    private ClassConditionedUNet(Mode mode, int numClasses, int classEmbSize, boolean nullClass, UNet2DConfig unetConfig,
-            NDManager parent) {
-        this.mode = mode;
-        this.numClasses = numClasses;
-        this.classEmbSize = classEmbSize;
-        this.nullClass = nullClass;
+    private ClassConditionedUNet(Config config, UNet2DConfig unetConfig, NDManager parent) {
+        this.config = config;
+        this.mode = config.mode();
+        this.numClasses = config.numClasses();
+        this.classEmbSize = config.classEmbSize();
+        this.nullClass = config.nullClass();
         this.manager = parent == null ? NDManager.newBaseManager(diffusionkit.util.DeviceChoice.device())
                 : parent.newSubManager();
         try {
@@ -361,15 +426,14 @@ public final class ClassConditionedUNet implements NoisePredictor {
 
     // ---------------------------------------------------------------- save / load
 
+    /** The settings written to {@link #CONFIG_NAME}. */
+    public Config config() {
+        return config;
+    }
+
     /** The content of {@link #CONFIG_NAME}. */
     public JsonObject configJson() {
-        JsonObject o = new JsonObject();
-        o.addProperty("_class_name", CLASS_NAME);
-        o.addProperty("mode", mode.id());
-        o.addProperty("num_classes", numClasses);
-        o.addProperty("class_emb_size", classEmbSize);
-        o.addProperty("null_class", nullClass);
-        return o;
+        return config.toJsonObject();
     }
 
     /**
@@ -378,18 +442,8 @@ public final class ClassConditionedUNet implements NoisePredictor {
      */
     @Override
     public void savePretrained(Path folder) throws IOException {
-        Path target = folder.toAbsolutePath();
-        AtomicFiles.writeFolder(target, tmp -> {
-            if (Files.isDirectory(target)) {
-                copyOthers(target, tmp);
-            }
-            Files.writeString(tmp.resolve(CONFIG_NAME), GSON.toJson(configJson()) + "\n", StandardCharsets.UTF_8);
-            if (classEmb != null) {
-                Safetensors.write(tmp.resolve(CLASS_EMB_NAME), Map.of("weight", classEmb.weight().getArray()),
-                        Map.of("format", "pt"));
-            }
-            unet.savePretrained(tmp.resolve(UNET_FOLDER));
-        });
+        ModelFolder.save(folder, config, CLASS_EMB_NAME, classEmb == null ? null : Map.of("weight", classEmbWeight()),
+                Map.of(UNET_FOLDER, unet::savePretrained));
     }
 
     /** Copies in the weights of a folder {@link #savePretrained} wrote (read on the CPU, then copied over). */
@@ -401,32 +455,6 @@ public final class ClassConditionedUNet implements NoisePredictor {
             } catch (IllegalArgumentException e) {
                 throw new CheckpointException(folder + " holds another ClassConditionedUNet (" + saved + ") than this one ("
                         + this + "): " + e.getMessage(), e);
-            }
-        }
-    }
-
-    private static void copyOthers(Path from, Path to) throws IOException {
-        try (var list = Files.list(from)) {
-            for (Path p : list.toList()) {
-                String name = p.getFileName().toString();
-                if (name.equals(CONFIG_NAME) || name.equals(CLASS_EMB_NAME) || name.equals(UNET_FOLDER)) {
-                    continue;
-                }
-                copyTree(p, to.resolve(name));
-            }
-        }
-    }
-
-    private static void copyTree(Path src, Path dest) throws IOException {
-        try (var walk = Files.walk(src)) {
-            for (Path p : walk.toList()) {
-                Path d = dest.resolve(src.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(d);
-                } else {
-                    Files.createDirectories(d.getParent());
-                    Files.copy(p, d);
-                }
             }
         }
     }
@@ -445,65 +473,34 @@ public final class ClassConditionedUNet implements NoisePredictor {
                     + describe(folder) + ". Point to a folder written by ClassConditionedUNet.savePretrained "
                     + "(class_conditioned.json + unet/ + class_emb.safetensors), e.g. datasets/models/mnist-conditional.");
         }
-        JsonObject cfg;
-        try {
-            cfg = JsonParser.parseString(Files.readString(cfgFile, StandardCharsets.UTF_8)).getAsJsonObject();
-        } catch (JsonParseException | IllegalStateException e) {
-            throw new CheckpointException(cfgFile + ": not a JSON object (" + e.getMessage() + "); save the model again.", e);
-        }
-        if (!cfg.has("_class_name") || !CLASS_NAME.equals(cfg.get("_class_name").getAsString())) {
-            throw new CheckpointException(cfgFile + ": _class_name must be \"" + CLASS_NAME + "\", got "
-                    + cfg.get("_class_name") + "; this folder holds another kind of model.");
-        }
-        Mode mode;
-        int numClasses;
-        int embSize;
-        boolean nullClass;
-        try {
-            mode = Mode.of(cfg.get("mode").getAsString());
-            numClasses = cfg.get("num_classes").getAsInt();
-            embSize = cfg.get("class_emb_size").getAsInt();
-            nullClass = cfg.has("null_class") && cfg.get("null_class").getAsBoolean();
-        } catch (RuntimeException e) {
-            throw new CheckpointException(cfgFile + ": needs mode (concat | class_embedding), num_classes, "
-                    + "class_emb_size and null_class (" + e + "); save the model again.", e);
-        }
+        Config config = JsonConfig.read(cfgFile, CONFIG_NAME, CLASS_NAME + " config", "save the model again",
+                (o, source) -> {
+                    JsonElement cls = o.get(JsonConfig.CLASS_NAME_KEY);
+                    if (cls == null || !cls.isJsonPrimitive() || !CLASS_NAME.equals(cls.getAsString())) {
+                        throw new IllegalArgumentException(source + ": _class_name must be \"" + CLASS_NAME + "\", got "
+                                + cls + "; this folder holds another kind of model.");
+                    }
+                    return Config.fromJson(o, source);
+                });
         Path unetFolder = folder.resolve(UNET_FOLDER);
         UNet2DConfig unetConfig = UNet2DConfig.load(unetFolder);
-        Builder b = builder().optMode(mode).optNumClasses(numClasses).optClassEmbSize(embSize).optNullClass(nullClass)
-                .optUNetConfig(unetConfig);
-        ClassConditionedUNet model;
-        try {
-            model = b.build(manager);
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointException(folder + ": " + CONFIG_NAME + " and " + unetFolder.resolve("config.json")
-                    + " do not fit together: " + e.getMessage(), e);
-        }
-        try (NDManager cpu = NDManager.newBaseManager(Device.cpu())) {
-            UNet2DModel loaded = UNet2DModel.fromPretrained(unetFolder, cpu);
-            Map<String, NDArray> sd = new LinkedHashMap<>();
-            loaded.stateDict().forEach((k, v) -> sd.put("model." + k, v));
-            if (mode == Mode.CONCAT) {
-                Path embFile = folder.resolve(CLASS_EMB_NAME);
-                if (!Files.isRegularFile(embFile)) {
-                    throw new CheckpointException(folder + ": " + CLASS_EMB_NAME + " is missing (mode concat needs the "
-                            + "class table); save the model again.");
-                }
-                NDArray w = Safetensors.read(embFile, cpu).get("weight");
-                if (w == null) {
-                    throw new CheckpointException(embFile + ": no tensor 'weight'; save the model again.");
-                }
-                sd.put("class_emb.weight", w);
+        return ModelFolder.load(cfgFile, () -> {
+            try {
+                return builder().optConfig(config).optUNetConfig(unetConfig).build(manager);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("it does not fit " + unetConfig.source() + ": " + e.getMessage(), e);
             }
-            model.loadStateDict(sd);
-        } catch (IllegalArgumentException e) {
-            model.close();
-            throw new CheckpointException(folder + ": the weights do not fit " + CONFIG_NAME + ": " + e.getMessage(), e);
-        } catch (IOException | RuntimeException e) {
-            model.close();
-            throw e;
-        }
-        return model;
+        },
+                scratch -> {
+                    ModelFolder.Weights u = ModelFolder.readWeights(unetFolder, null, scratch);
+                    Map<String, NDArray> sd = ModelFolder.prefixed("model.", u.tensors());
+                    if (config.mode() != Mode.CONCAT) {
+                        return new ModelFolder.Weights(u.source(), sd);
+                    }
+                    ModelFolder.Weights e = ModelFolder.readWeights(folder, CLASS_EMB_NAME, scratch);
+                    sd.putAll(ModelFolder.prefixed("class_emb.", e.tensors()));
+                    return new ModelFolder.Weights(e.source() + " and " + u.source(), sd);
+                }, ClassConditionedUNet::loadStateDict);
     }
 
     private static String describe(Path folder) {
@@ -548,42 +545,39 @@ public final class ClassConditionedUNet implements NoisePredictor {
 
     /** Builder of {@link ClassConditionedUNet}; defaults are the course's model. */
     public static final class Builder {
-        private Mode mode = Mode.CONCAT;
-        private int numClasses = 10;
-        private int classEmbSize = 4;
-        private boolean nullClass;
+        private Config config = Config.defaults();
         private UNet2DConfig unetConfig;
 
         private Builder() {
         }
 
+        /** All the wrapper's settings at once (e.g. those of a saved model). */
+        public Builder optConfig(Config c) {
+            this.config = c;
+            return this;
+        }
+
         /** Conditioning route (default CONCAT, the course). */
         public Builder optMode(Mode m) {
-            this.mode = m;
+            config = config.with(Config.MODE, m.id());
             return this;
         }
 
         /** Number of classes (default 10). */
         public Builder optNumClasses(int n) {
-            if (n < 1) {
-                throw new IllegalArgumentException("num_classes must be >= 1, got " + n);
-            }
-            this.numClasses = n;
+            config = config.with(Config.NUM_CLASSES, n);
             return this;
         }
 
         /** Width of the CONCAT embedding (default 4). */
         public Builder optClassEmbSize(int e) {
-            if (e < 1) {
-                throw new IllegalArgumentException("class_emb_size must be >= 1, got " + e);
-            }
-            this.classEmbSize = e;
+            config = config.with(Config.CLASS_EMB_SIZE, e);
             return this;
         }
 
         /** Adds the learned null class (index num_classes) for classifier-free guidance (default false). */
         public Builder optNullClass(boolean b) {
-            this.nullClass = b;
+            config = config.with(Config.NULL_CLASS, b);
             return this;
         }
 
@@ -598,7 +592,10 @@ public final class ClassConditionedUNet implements NoisePredictor {
 
         /** Builds a randomly initialised model on a sub-manager of {@code manager} (null: default device). */
         public ClassConditionedUNet build(NDManager manager) {
-            int rows = numClasses + (nullClass ? 1 : 0);
+            Mode mode = config.mode();
+            int classEmbSize = config.classEmbSize();
+            boolean nullClass = config.nullClass();
+            int rows = config.numClasses() + (nullClass ? 1 : 0);
             UNet2DConfig c = unetConfig;
             if (c == null) {
                 c = courseUNetConfig(classEmbSize);
@@ -628,7 +625,7 @@ public final class ClassConditionedUNet implements NoisePredictor {
                             + " (num_classes" + (nullClass ? " + null class" : "") + "), got " + c.numClassEmbeds());
                 }
             }
-            return new ClassConditionedUNet(mode, numClasses, classEmbSize, nullClass, c, manager);
+            return new ClassConditionedUNet(config, c, manager);
         }
     }
 }

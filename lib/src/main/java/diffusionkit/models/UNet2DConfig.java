@@ -1,342 +1,288 @@
 package diffusionkit.models;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
-import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
-import com.google.gson.JsonPrimitive;
 import diffusionkit.io.CheckpointException;
-import diffusionkit.util.AtomicFiles;
+import diffusionkit.io.JsonConfig;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The configuration of a {@link UNet2DModel}: the {@code config.json} of a diffusers {@code UNet2DModel} folder.
  *
- * <p>Every key keeps its diffusers spelling ({@code block_out_channels}, {@code norm_num_groups}, ...) and
- * every value its JSON form; the accessors read them in camelCase ({@link #blockOutChannels()},
- * {@link #normNumGroups()}) with diffusers' defaults (v0.31) for absent keys. Keys this class does not know
- * are kept and written back by {@link #save(Path)}. A config is immutable: {@link #with(String, Object)}
- * returns a changed copy.
+ * <p>Every key of diffusers' {@code UNet2DModel.__init__} (v0.31) is declared once below, as a
+ * {@link JsonConfig.Field} with its diffusers spelling ({@code block_out_channels}, {@code norm_num_groups}, ...)
+ * and diffusers' default; the accessors read them in camelCase ({@link #blockOutChannels()},
+ * {@link #normNumGroups()}). Keys this class does not know are kept and written back by {@link #save(Path)}.
+ * A config is immutable: {@link #with(String, Object)} returns a changed copy.
  *
  * <p>What the Java model supports is checked by {@link #validate()} (called when a model is built): each
  * unsupported setting fails with a message naming the key and the supported values.
  */
-public final class UNet2DConfig {
+public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
 
     /** The {@code _class_name} diffusers writes for this model. */
     public static final String CLASS_NAME = "UNet2DModel";
-    /** The diffusers version these semantics follow, written as {@code _diffusers_version} when absent. */
-    public static final String DIFFUSERS_VERSION = "0.31.0";
     /** The file name of the config in a diffusers model folder. */
     public static final String CONFIG_NAME = "config.json";
 
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().serializeNulls().create();
+    /** {@code sample_size}: an int, or [height, width], read as [height, width]. */
+    private static final Type<int[]> SIZE = new Type<>("an integer or [height, width]", e -> {
+        Integer s = Type.INT.reader().apply(e);
+        int[] hw = s != null ? new int[] {s, s} : Type.INTS.reader().apply(e);
+        return hw != null && hw.length == 2 ? hw : null;
+    }, hw -> hw[0] == hw[1] ? Type.INT.writer().apply(hw[0]) : Type.INTS.writer().apply(hw));
 
-    /** diffusers' {@code UNet2DModel.__init__} defaults (v0.31), in signature order. */
-    private static final Map<String, JsonElement> DEFAULTS = new LinkedHashMap<>();
+    /** {@code sample_size}: the training resolution; null when unknown. */
+    public static final Field<int[]> SAMPLE_SIZE = field("sample_size", SIZE, null);
+    /** {@code in_channels}. */
+    public static final Field<Integer> IN_CHANNELS = field("in_channels", 3);
+    /** {@code out_channels}. */
+    public static final Field<Integer> OUT_CHANNELS = field("out_channels", 3);
+    /** {@code center_input_sample}: feed {@code 2 * sample - 1} instead of the sample. */
+    public static final Field<Boolean> CENTER_INPUT_SAMPLE = field("center_input_sample", false);
+    /** {@code time_embedding_type} (only "positional" is supported). */
+    public static final Field<String> TIME_EMBEDDING_TYPE = field("time_embedding_type", "positional");
+    /** {@code freq_shift}: the {@code downscale_freq_shift} of the sinusoidal embedding. */
+    public static final Field<Double> FREQ_SHIFT = numberField("freq_shift", 0);
+    /** {@code flip_sin_to_cos}: cos first, then sin. */
+    public static final Field<Boolean> FLIP_SIN_TO_COS = field("flip_sin_to_cos", true);
+    /** {@code down_block_types}: one of {@link #SUPPORTED_DOWN_BLOCKS} per resolution. */
+    public static final Field<List<String>> DOWN_BLOCK_TYPES = field("down_block_types", Type.STRINGS,
+            List.of("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"));
+    /** {@code up_block_types}: one of {@link #SUPPORTED_UP_BLOCKS} per resolution. */
+    public static final Field<List<String>> UP_BLOCK_TYPES = field("up_block_types", Type.STRINGS,
+            List.of("AttnUpBlock2D", "AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"));
+    /** {@code block_out_channels}: the channels of each resolution. */
+    public static final Field<int[]> BLOCK_OUT_CHANNELS = field("block_out_channels", Type.INTS, new int[] {224, 448, 672, 896});
+    /** {@code layers_per_block}. */
+    public static final Field<Integer> LAYERS_PER_BLOCK = field("layers_per_block", 2);
+    /** {@code mid_block_scale_factor}. */
+    public static final Field<Double> MID_BLOCK_SCALE_FACTOR = numberField("mid_block_scale_factor", 1);
+    /** {@code downsample_padding}. */
+    public static final Field<Integer> DOWNSAMPLE_PADDING = field("downsample_padding", 1);
+    /** {@code downsample_type} (only "conv" is supported). */
+    public static final Field<String> DOWNSAMPLE_TYPE = field("downsample_type", "conv");
+    /** {@code upsample_type} (only "conv" is supported). */
+    public static final Field<String> UPSAMPLE_TYPE = field("upsample_type", "conv");
+    /** {@code dropout}. */
+    public static final Field<Double> DROPOUT = field("dropout", 0.0);
+    /** {@code act_fn}: one of {@link #ACT_FNS}. */
+    public static final Field<String> ACT_FN = field("act_fn", "silu");
+    /** {@code attention_head_dim}; null means one head per block (head size = channels). */
+    public static final Field<Integer> ATTENTION_HEAD_DIM = field("attention_head_dim", 8).orNull();
+    /** {@code norm_num_groups}: the groups of every GroupNorm (null is rejected by {@link #validate()}). */
+    public static final Field<Integer> NORM_NUM_GROUPS = field("norm_num_groups", 32).orNull();
+    /** {@code attn_norm_num_groups}: the groups of the mid block's attention norm; null = norm_num_groups. */
+    public static final Field<Integer> ATTN_NORM_NUM_GROUPS = field("attn_norm_num_groups", Type.INT, null);
+    /** {@code norm_eps}. */
+    public static final Field<Double> NORM_EPS = field("norm_eps", 1e-5);
+    /** {@code resnet_time_scale_shift} (only "default" is supported). */
+    public static final Field<String> RESNET_TIME_SCALE_SHIFT = field("resnet_time_scale_shift", "default");
+    /** {@code add_attention}: attention in the mid block. */
+    public static final Field<Boolean> ADD_ATTENTION = field("add_attention", true);
+    /** {@code class_embed_type} (only null is supported). */
+    public static final Field<String> CLASS_EMBED_TYPE = field("class_embed_type", (String) null);
+    /** {@code num_class_embeds}: the size of the class embedding table, or null for no class conditioning. */
+    public static final Field<Integer> NUM_CLASS_EMBEDS = field("num_class_embeds", Type.INT, null);
+    /** {@code num_train_timesteps} (only used by the "learned" time embedding, which is not supported). */
+    public static final Field<Integer> NUM_TRAIN_TIMESTEPS = field("num_train_timesteps", Type.INT, null);
 
-    static {
-        DEFAULTS.put("sample_size", JsonNull.INSTANCE);
-        DEFAULTS.put("in_channels", new JsonPrimitive(3));
-        DEFAULTS.put("out_channels", new JsonPrimitive(3));
-        DEFAULTS.put("center_input_sample", new JsonPrimitive(false));
-        DEFAULTS.put("time_embedding_type", new JsonPrimitive("positional"));
-        DEFAULTS.put("freq_shift", new JsonPrimitive(0));
-        DEFAULTS.put("flip_sin_to_cos", new JsonPrimitive(true));
-        DEFAULTS.put("down_block_types", strings("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"));
-        DEFAULTS.put("up_block_types", strings("AttnUpBlock2D", "AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"));
-        DEFAULTS.put("block_out_channels", ints(224, 448, 672, 896));
-        DEFAULTS.put("layers_per_block", new JsonPrimitive(2));
-        DEFAULTS.put("mid_block_scale_factor", new JsonPrimitive(1));
-        DEFAULTS.put("downsample_padding", new JsonPrimitive(1));
-        DEFAULTS.put("downsample_type", new JsonPrimitive("conv"));
-        DEFAULTS.put("upsample_type", new JsonPrimitive("conv"));
-        DEFAULTS.put("dropout", new JsonPrimitive(0.0));
-        DEFAULTS.put("act_fn", new JsonPrimitive("silu"));
-        DEFAULTS.put("attention_head_dim", new JsonPrimitive(8));
-        DEFAULTS.put("norm_num_groups", new JsonPrimitive(32));
-        DEFAULTS.put("attn_norm_num_groups", JsonNull.INSTANCE);
-        DEFAULTS.put("norm_eps", new JsonPrimitive(1e-5));
-        DEFAULTS.put("resnet_time_scale_shift", new JsonPrimitive("default"));
-        DEFAULTS.put("add_attention", new JsonPrimitive(true));
-        DEFAULTS.put("class_embed_type", JsonNull.INSTANCE);
-        DEFAULTS.put("num_class_embeds", JsonNull.INSTANCE);
-        DEFAULTS.put("num_train_timesteps", JsonNull.INSTANCE);
-    }
+    /** The keys of diffusers' {@code UNet2DModel.__init__}, in signature order. */
+    private static final List<Field<?>> FIELDS = List.of(SAMPLE_SIZE, IN_CHANNELS, OUT_CHANNELS, CENTER_INPUT_SAMPLE,
+            TIME_EMBEDDING_TYPE, FREQ_SHIFT, FLIP_SIN_TO_COS, DOWN_BLOCK_TYPES, UP_BLOCK_TYPES,
+            BLOCK_OUT_CHANNELS, LAYERS_PER_BLOCK, MID_BLOCK_SCALE_FACTOR, DOWNSAMPLE_PADDING, DOWNSAMPLE_TYPE,
+            UPSAMPLE_TYPE, DROPOUT, ACT_FN, ATTENTION_HEAD_DIM, NORM_NUM_GROUPS, ATTN_NORM_NUM_GROUPS, NORM_EPS,
+            RESNET_TIME_SCALE_SHIFT, ADD_ATTENTION, CLASS_EMBED_TYPE, NUM_CLASS_EMBEDS, NUM_TRAIN_TIMESTEPS);
 
     /** Supported down block types. */
-    public static final List<String> DOWN_BLOCK_TYPES = List.of("DownBlock2D", "AttnDownBlock2D");
+    public static final List<String> SUPPORTED_DOWN_BLOCKS = List.of("DownBlock2D", "AttnDownBlock2D");
     /** Supported up block types. */
-    public static final List<String> UP_BLOCK_TYPES = List.of("UpBlock2D", "AttnUpBlock2D");
+    public static final List<String> SUPPORTED_UP_BLOCKS = List.of("UpBlock2D", "AttnUpBlock2D");
     /** Supported activation functions ({@code swish} is diffusers' alias of {@code silu}). */
     public static final List<String> ACT_FNS = List.of("silu", "swish");
 
-    private final Map<String, JsonElement> values;
+    private static final Kind KIND = new Kind("UNet2DModel config", CONFIG_NAME, CLASS_NAME, FIELDS);
 
-    private UNet2DConfig(Map<String, JsonElement> values) {
-        this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+    private UNet2DConfig(Map<String, JsonElement> values, String source) {
+        super(KIND, values, source);
+    }
+
+    @Override
+    protected UNet2DConfig create(Map<String, JsonElement> values, String source) {
+        return new UNet2DConfig(values, source);
     }
 
     /** A config with every key at diffusers' default. */
     public static UNet2DConfig defaults() {
-        return new UNet2DConfig(Map.of());
+        return new UNet2DConfig(Map.of(), "code");
     }
 
-    /** Parses the text of a {@code config.json}. */
+    /**
+     * Parses the text of a {@code config.json}.
+     *
+     * @throws IllegalArgumentException when it is not a JSON object or a key has the wrong type (naming the key)
+     */
     public static UNet2DConfig fromJson(String json) {
-        JsonElement e = JsonParser.parseString(json);
-        if (!e.isJsonObject()) {
-            throw new IllegalArgumentException("UNet2DModel config: expected a JSON object, got " + e);
-        }
-        return fromJson(e.getAsJsonObject());
+        return fromJson(parseObject(json, "UNet2DModel config", "UNet2DModel config text", "pass a diffusers "
+                + "UNet2DModel config.json"), "code");
     }
 
-    /** Builds a config from a parsed {@code config.json} object (copied). */
-    public static UNet2DConfig fromJson(JsonObject json) {
-        Map<String, JsonElement> m = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonElement> en : json.entrySet()) {
-            m.put(en.getKey(), en.getValue().deepCopy());
-        }
-        return new UNet2DConfig(m);
+    /** Builds a config from a parsed {@code config.json} object (copied) that came from {@code source}. */
+    public static UNet2DConfig fromJson(JsonObject json, String source) {
+        return new UNet2DConfig(entries(json), source);
     }
 
     /**
      * Reads {@code config.json} from a model folder (or a config file path).
      *
-     * @throws CheckpointException when the file is missing or is not a JSON object
+     * @throws CheckpointException when the file is missing, is not a JSON object or a key has the wrong type
      */
     public static UNet2DConfig load(Path folderOrFile) throws IOException {
-        Path file = Files.isDirectory(folderOrFile) ? folderOrFile.resolve(CONFIG_NAME) : folderOrFile;
-        if (!Files.isRegularFile(file)) {
-            throw new CheckpointException(file + ": no " + CONFIG_NAME + " found. A diffusers UNet2DModel folder holds "
-                    + CONFIG_NAME + " and diffusion_pytorch_model.safetensors: point to that folder.");
-        }
-        try {
-            return fromJson(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (JsonParseException | IllegalArgumentException e) {
-            throw new CheckpointException(file + ": not a valid UNet2DModel config (" + e.getMessage()
-                    + "). Fix the JSON or save the model again.", e);
-        }
-    }
-
-    /** A copy of this config with {@code key} set to {@code value} (String, Number, Boolean, List, int[], null or JsonElement). */
-    public UNet2DConfig with(String key, Object value) {
-        Map<String, JsonElement> m = new LinkedHashMap<>(values);
-        m.put(key, toJson(value));
-        return new UNet2DConfig(m);
-    }
-
-    /** A copy of this config without {@code key} (its default then applies). */
-    public UNet2DConfig without(String key) {
-        Map<String, JsonElement> m = new LinkedHashMap<>(values);
-        m.remove(key);
-        return new UNet2DConfig(m);
-    }
-
-    /** The raw JSON value of {@code key}: the stored one, else diffusers' default, else null. */
-    public JsonElement get(String key) {
-        JsonElement e = values.get(key);
-        if (e == null) {
-            e = DEFAULTS.get(key);
-        }
-        return e == null ? null : e.deepCopy();
-    }
-
-    /** The keys present in the source file (or set by {@link #with}), in their order. */
-    public List<String> storedKeys() {
-        return new ArrayList<>(values.keySet());
+        return read(folderOrFile, CONFIG_NAME, "UNet2DModel config", "a diffusers UNet2DModel folder holds "
+                + CONFIG_NAME + " and diffusion_pytorch_model.safetensors: point to that folder, or save the model again",
+                UNet2DConfig::fromJson);
     }
 
     /** The keys of {@code UNet2DModel.__init__} that diffusers writes to {@code config.json}. */
     public static List<String> knownKeys() {
-        return new ArrayList<>(DEFAULTS.keySet());
-    }
-
-    /**
-     * The full config as diffusers writes it: every {@code __init__} key (defaults filled in), the unknown keys
-     * kept, {@code _class_name} and {@code _diffusers_version}, sorted by key.
-     */
-    public JsonObject toJsonObject() {
-        TreeMap<String, JsonElement> all = new TreeMap<>();
-        for (Map.Entry<String, JsonElement> en : DEFAULTS.entrySet()) {
-            all.put(en.getKey(), en.getValue().deepCopy());
-        }
-        for (Map.Entry<String, JsonElement> en : values.entrySet()) {
-            all.put(en.getKey(), en.getValue().deepCopy());
-        }
-        all.put("_class_name", new JsonPrimitive(CLASS_NAME));
-        if (!values.containsKey("_diffusers_version")) {
-            all.put("_diffusers_version", new JsonPrimitive(DIFFUSERS_VERSION));
-        }
-        JsonObject o = new JsonObject();
-        all.forEach(o::add);
-        return o;
-    }
-
-    /** {@link #toJsonObject()} as text: two-space indent, sorted keys, a final newline (as diffusers). */
-    public String toJsonString() {
-        return GSON.toJson(toJsonObject()) + "\n";
-    }
-
-    /** Writes {@code config.json} into {@code folder} atomically. */
-    public void save(Path folder) throws IOException {
-        AtomicFiles.writeString(folder.resolve(CONFIG_NAME), toJsonString());
+        return FIELDS.stream().map(Field::key).toList();
     }
 
     // ---------------------------------------------------------------- accessors (diffusers names in camelCase)
 
-    /** {@code sample_size}: the training resolution (an int, or [height, width]); null when unknown. */
+    /** {@code sample_size} as [height, width] (an int in the file means a square); null when unknown. */
     public int[] sampleSize() {
-        JsonElement e = get("sample_size");
-        if (e == null || e.isJsonNull()) {
-            return null;
-        }
-        if (e.isJsonArray()) {
-            return intArray("sample_size");
-        }
-        int s = e.getAsInt();
-        return new int[] {s, s};
+        return get(SAMPLE_SIZE);
     }
 
     /** {@code in_channels}. */
     public int inChannels() {
-        return intValue("in_channels");
+        return get(IN_CHANNELS);
     }
 
     /** {@code out_channels}. */
     public int outChannels() {
-        return intValue("out_channels");
+        return get(OUT_CHANNELS);
     }
 
     /** {@code center_input_sample}: feed {@code 2 * sample - 1} instead of the sample. */
     public boolean centerInputSample() {
-        return boolValue("center_input_sample");
+        return get(CENTER_INPUT_SAMPLE);
     }
 
     /** {@code time_embedding_type}. */
     public String timeEmbeddingType() {
-        return stringValue("time_embedding_type");
+        return get(TIME_EMBEDDING_TYPE);
     }
 
     /** {@code freq_shift}: the {@code downscale_freq_shift} of the sinusoidal embedding. */
     public double freqShift() {
-        return doubleValue("freq_shift");
+        return get(FREQ_SHIFT);
     }
 
     /** {@code flip_sin_to_cos}: cos first, then sin. */
     public boolean flipSinToCos() {
-        return boolValue("flip_sin_to_cos");
+        return get(FLIP_SIN_TO_COS);
     }
 
     /** {@code down_block_types}. */
     public List<String> downBlockTypes() {
-        return stringList("down_block_types");
+        return get(DOWN_BLOCK_TYPES);
     }
 
     /** {@code up_block_types}. */
     public List<String> upBlockTypes() {
-        return stringList("up_block_types");
+        return get(UP_BLOCK_TYPES);
     }
 
     /** {@code block_out_channels}. */
     public int[] blockOutChannels() {
-        return intArray("block_out_channels");
+        return get(BLOCK_OUT_CHANNELS);
     }
 
     /** {@code layers_per_block}. */
     public int layersPerBlock() {
-        return intValue("layers_per_block");
+        return get(LAYERS_PER_BLOCK);
     }
 
     /** {@code mid_block_scale_factor}. */
     public double midBlockScaleFactor() {
-        return doubleValue("mid_block_scale_factor");
+        return get(MID_BLOCK_SCALE_FACTOR);
     }
 
     /** {@code downsample_padding}. */
     public int downsamplePadding() {
-        return intValue("downsample_padding");
+        return get(DOWNSAMPLE_PADDING);
     }
 
     /** {@code downsample_type}. */
     public String downsampleType() {
-        return stringValue("downsample_type");
+        return get(DOWNSAMPLE_TYPE);
     }
 
     /** {@code upsample_type}. */
     public String upsampleType() {
-        return stringValue("upsample_type");
+        return get(UPSAMPLE_TYPE);
     }
 
     /** {@code dropout}. */
     public double dropout() {
-        return doubleValue("dropout");
+        return get(DROPOUT);
     }
 
     /** {@code act_fn}. */
     public String actFn() {
-        return stringValue("act_fn");
+        return get(ACT_FN);
     }
 
     /** {@code attention_head_dim}; null means one head per block (head size = channels). */
     public Integer attentionHeadDim() {
-        return optInt("attention_head_dim");
+        return get(ATTENTION_HEAD_DIM);
     }
 
     /** {@code norm_num_groups}: the groups of every GroupNorm (null is rejected by {@link #validate()}). */
     public Integer normNumGroups() {
-        return optInt("norm_num_groups");
+        return get(NORM_NUM_GROUPS);
     }
 
     /** {@code attn_norm_num_groups}: the groups of the mid block's attention norm; null = {@code norm_num_groups}. */
     public Integer attnNormNumGroups() {
-        return optInt("attn_norm_num_groups");
+        return get(ATTN_NORM_NUM_GROUPS);
     }
 
     /** {@code norm_eps}. */
     public double normEps() {
-        return doubleValue("norm_eps");
+        return get(NORM_EPS);
     }
 
     /** {@code resnet_time_scale_shift}. */
     public String resnetTimeScaleShift() {
-        return stringValue("resnet_time_scale_shift");
+        return get(RESNET_TIME_SCALE_SHIFT);
     }
 
     /** {@code add_attention}: attention in the mid block. */
     public boolean addAttention() {
-        return boolValue("add_attention");
+        return get(ADD_ATTENTION);
     }
 
     /** {@code class_embed_type}. */
     public String classEmbedType() {
-        JsonElement e = get("class_embed_type");
-        return e == null || e.isJsonNull() ? null : e.getAsString();
+        return get(CLASS_EMBED_TYPE);
     }
 
     /** {@code num_class_embeds}: the size of the class embedding table, or null for no class conditioning. */
     public Integer numClassEmbeds() {
-        return optInt("num_class_embeds");
+        return get(NUM_CLASS_EMBEDS);
     }
 
     /** {@code num_train_timesteps} (only used by the "learned" time embedding, which is not supported). */
     public Integer numTrainTimesteps() {
-        return optInt("num_train_timesteps");
+        return get(NUM_TRAIN_TIMESTEPS);
     }
 
     /** {@code block_out_channels[0] * 4}: the width of the time embedding. */
@@ -350,30 +296,19 @@ public final class UNet2DConfig {
      * @throws IllegalArgumentException naming the first unsupported key, its value and the supported values
      */
     public void validate() {
-        int[] boc;
-        List<String> down;
-        List<String> up;
-        try {
-            boc = blockOutChannels();
-            down = downBlockTypes();
-            up = upBlockTypes();
-            inChannels();
-            outChannels();
-            layersPerBlock();
-            normEps();
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("UNet2DModel config: " + e.getMessage(), e);
-        }
+        int[] boc = blockOutChannels();
+        List<String> down = downBlockTypes();
+        List<String> up = upBlockTypes();
         for (int i = 0; i < down.size(); i++) {
             String t = strip(down.get(i));
-            if (!DOWN_BLOCK_TYPES.contains(t)) {
-                throw unsupported("down_block_types[" + i + "]", down.get(i), DOWN_BLOCK_TYPES.toString());
+            if (!SUPPORTED_DOWN_BLOCKS.contains(t)) {
+                throw unsupported("down_block_types[" + i + "]", down.get(i), SUPPORTED_DOWN_BLOCKS.toString());
             }
         }
         for (int i = 0; i < up.size(); i++) {
             String t = strip(up.get(i));
-            if (!UP_BLOCK_TYPES.contains(t)) {
-                throw unsupported("up_block_types[" + i + "]", up.get(i), UP_BLOCK_TYPES.toString());
+            if (!SUPPORTED_UP_BLOCKS.contains(t)) {
+                throw unsupported("up_block_types[" + i + "]", up.get(i), SUPPORTED_UP_BLOCKS.toString());
             }
         }
         if (down.size() != up.size()) {
@@ -468,154 +403,5 @@ public final class UNet2DConfig {
         return new IllegalArgumentException("UNet2DModel config: '" + key + "' = \"" + value
                 + "\" is not supported by the Java UNet2DModel; supported: " + supported + ". Change '" + key
                 + "' in config.json.");
-    }
-
-    // ---------------------------------------------------------------- JSON helpers
-
-    private JsonElement required(String key) {
-        JsonElement e = get(key);
-        if (e == null || e.isJsonNull()) {
-            throw new IllegalArgumentException("'" + key + "' must not be null");
-        }
-        return e;
-    }
-
-    private int intValue(String key) {
-        JsonElement e = required(key);
-        try {
-            double d = e.getAsDouble();
-            if (d != Math.rint(d)) {
-                throw new IllegalArgumentException("'" + key + "' = " + e + " must be an integer");
-            }
-            return (int) d;
-        } catch (UnsupportedOperationException | NumberFormatException | IllegalStateException ex) {
-            throw new IllegalArgumentException("'" + key + "' = " + e + " must be an integer", ex);
-        }
-    }
-
-    private Integer optInt(String key) {
-        JsonElement e = get(key);
-        return e == null || e.isJsonNull() ? null : intValue(key);
-    }
-
-    private double doubleValue(String key) {
-        JsonElement e = required(key);
-        try {
-            return e.getAsDouble();
-        } catch (UnsupportedOperationException | NumberFormatException | IllegalStateException ex) {
-            throw new IllegalArgumentException("'" + key + "' = " + e + " must be a number", ex);
-        }
-    }
-
-    private boolean boolValue(String key) {
-        JsonElement e = required(key);
-        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isBoolean()) {
-            throw new IllegalArgumentException("'" + key + "' = " + e + " must be true or false");
-        }
-        return e.getAsBoolean();
-    }
-
-    private String stringValue(String key) {
-        JsonElement e = get(key);
-        if (e == null || e.isJsonNull()) {
-            return null;
-        }
-        if (!e.isJsonPrimitive()) {
-            throw new IllegalArgumentException("'" + key + "' = " + e + " must be a string");
-        }
-        return e.getAsString();
-    }
-
-    private List<String> stringList(String key) {
-        JsonElement e = required(key);
-        if (!e.isJsonArray()) {
-            throw new IllegalArgumentException("'" + key + "' = " + e + " must be a list of strings");
-        }
-        List<String> out = new ArrayList<>();
-        for (JsonElement x : e.getAsJsonArray()) {
-            out.add(x.getAsString());
-        }
-        return out;
-    }
-
-    private int[] intArray(String key) {
-        JsonElement e = required(key);
-        if (!e.isJsonArray()) {
-            throw new IllegalArgumentException("'" + key + "' = " + e + " must be a list of integers");
-        }
-        JsonArray a = e.getAsJsonArray();
-        int[] out = new int[a.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = a.get(i).getAsInt();
-        }
-        return out;
-    }
-
-    private static JsonArray strings(String... s) {
-        JsonArray a = new JsonArray();
-        for (String x : s) {
-            a.add(x);
-        }
-        return a;
-    }
-
-    private static JsonArray ints(int... v) {
-        JsonArray a = new JsonArray();
-        for (int x : v) {
-            a.add(x);
-        }
-        return a;
-    }
-
-    private static JsonElement toJson(Object value) {
-        if (value == null) {
-            return JsonNull.INSTANCE;
-        }
-        if (value instanceof JsonElement je) {
-            return je.deepCopy();
-        }
-        if (value instanceof String s) {
-            return new JsonPrimitive(s);
-        }
-        if (value instanceof Number n) {
-            return new JsonPrimitive(n);
-        }
-        if (value instanceof Boolean b) {
-            return new JsonPrimitive(b);
-        }
-        if (value instanceof int[] arr) {
-            return ints(arr);
-        }
-        if (value instanceof Iterable<?> it) {
-            JsonArray a = new JsonArray();
-            for (Object o : it) {
-                a.add(toJson(o));
-            }
-            return a;
-        }
-        if (value instanceof Object[] arr) {
-            JsonArray a = new JsonArray();
-            for (Object o : arr) {
-                a.add(toJson(o));
-            }
-            return a;
-        }
-        throw new IllegalArgumentException("cannot store a " + value.getClass().getName() + " in a config: use a "
-                + "String, Number, Boolean, List, int[] or JsonElement");
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof UNet2DConfig c && c.toJsonObject().equals(toJsonObject());
-    }
-
-    @Override
-    public int hashCode() {
-        return toJsonObject().hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return toJsonString().strip().replace(String.format(Locale.ROOT, "%n"), " ");
     }
 }

@@ -11,16 +11,14 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import diffusionkit.io.CheckpointException;
-import diffusionkit.io.Safetensors;
+import diffusionkit.io.ModelFolder;
 import diffusionkit.io.StateDicts;
-import diffusionkit.util.AtomicFiles;
 import diffusionkit.util.DeviceChoice;
 import diffusionkit.util.Scalars;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,7 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * diffusers' {@code UNet2DModel} (v0.31) as a DJL block: a conditional 2D UNet that takes a noisy sample and
@@ -444,7 +441,8 @@ public final class UNet2DModel extends ModuleBlock implements NoisePredictor {
 
     /**
      * Loads a diffusers {@code UNet2DModel} folder: {@code config.json} and {@code diffusion_pytorch_model.safetensors}
-     * (or {@code diffusion_pytorch_model.bin}, as older hub checkpoints such as google/ddpm-celebahq-256 have it).
+     * (or {@code diffusion_pytorch_model.bin}, as older hub checkpoints such as google/ddpm-celebahq-256 have it;
+     * the file is picked as diffusers does, see {@link StateDicts#resolve}).
      *
      * @param folder the model folder (e.g. a pipeline's {@code unet/})
      * @param manager parameters live on a sub-manager of it; null: a new manager on {@link DeviceChoice#device()}
@@ -453,38 +451,8 @@ public final class UNet2DModel extends ModuleBlock implements NoisePredictor {
      */
     public static UNet2DModel fromPretrained(Path folder, NDManager manager) throws IOException {
         UNet2DConfig config = UNet2DConfig.load(folder);
-        try {
-            config.validate();
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointException(folder.resolve(UNet2DConfig.CONFIG_NAME) + ": " + e.getMessage(), e);
-        }
-        try (NDManager cpu = NDManager.newBaseManager(Device.cpu())) {
-            Path weightsFile = weightsFile(folder);
-            Map<String, NDArray> weights = readWeights(weightsFile, cpu);
-            UNet2DModel model = new UNet2DModel(config, manager);
-            try {
-                model.loadStateDict(weights);
-            } catch (StateDictMismatchException e) {
-                model.close();
-                throw new CheckpointException(weightsFile + " does not match " + folder.resolve(UNet2DConfig.CONFIG_NAME)
-                        + ": " + e.getMessage(), e);
-            }
-            return model;
-        }
-    }
-
-    /**
-     * The weights file of {@code folder} as diffusers picks it: {@code diffusion_pytorch_model.safetensors}, else the
-     * PyTorch {@code diffusion_pytorch_model.bin} (read in pure Java, allow-listed), else sharded or transformers
-     * names; a folder with none gets an error listing what was looked for.
-     */
-    private static Path weightsFile(Path folder) throws IOException {
-        return StateDicts.resolve(folder, null);
-    }
-
-    /** THE place where a weights file is read: safetensors (any float type, as float32) or a PyTorch {@code .bin}. */
-    private static Map<String, NDArray> readWeights(Path weightsFile, NDManager manager) throws IOException {
-        return StateDicts.loadFile(weightsFile, manager);
+        return ModelFolder.load(folder.resolve(UNet2DConfig.CONFIG_NAME), () -> new UNet2DModel(config, manager),
+                scratch -> ModelFolder.readWeights(folder, null, scratch), UNet2DModel::loadStateDict);
     }
 
     /**
@@ -492,15 +460,9 @@ public final class UNet2DModel extends ModuleBlock implements NoisePredictor {
      * diffusers layout, atomically: a complete new folder replaces the old one (other files already in the
      * folder are carried over).
      */
+    @Override
     public void savePretrained(Path folder) throws IOException {
-        Path target = folder.toAbsolutePath();
-        AtomicFiles.writeFolder(target, tmp -> {
-            if (Files.isDirectory(target)) {
-                copyOthers(target, tmp);
-            }
-            config.save(tmp);
-            Safetensors.write(tmp.resolve(WEIGHTS_NAME), stateDict(), Map.of("format", "pt"));
-        });
+        ModelFolder.save(folder, config, WEIGHTS_NAME, stateDict());
     }
 
     /** Copies in the weights of a UNet folder ({@code config.json} + weights), as {@link StateDicts#load} reads it. */
@@ -508,27 +470,6 @@ public final class UNet2DModel extends ModuleBlock implements NoisePredictor {
     public void loadPretrained(Path folder) throws IOException {
         try (NDManager sm = manager().newSubManager()) {
             loadStateDict(StateDicts.load(folder, sm));
-        }
-    }
-
-    private static void copyOthers(Path from, Path to) throws IOException {
-        try (Stream<Path> walk = Files.walk(from)) {
-            for (Path p : walk.toList()) {
-                Path rel = from.relativize(p);
-                if (rel.toString().isEmpty()) {
-                    continue;
-                }
-                String name = rel.toString();
-                if (name.equals(UNet2DConfig.CONFIG_NAME) || name.equals(WEIGHTS_NAME)) {
-                    continue;
-                }
-                Path dest = to.resolve(rel.toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(dest);
-                } else {
-                    Files.copy(p, dest);
-                }
-            }
         }
     }
 

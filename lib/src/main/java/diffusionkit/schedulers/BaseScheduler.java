@@ -210,6 +210,6 @@ abstract class BaseScheduler implements Scheduler {
 
     @Override
     public String toString() {
-        return getClass().getSimpleName() + config.toJson();
+        return getClass().getSimpleName() + config.toJsonObject();
     }
 }

@@ -354,7 +354,7 @@ class ClipModelTest {
 
         Files.writeString(config, "[1, 2, 3]");
         e = assertThrows(CheckpointException.class, () -> ClipModel.fromPretrained(tmp, manager));
-        assertContains(e, config + " is not a CLIP config.json (its JSON is not an object)", fix);
+        assertContains(e, config + " is not a CLIP config.json (its JSON is not an object {...} but [1,2,3])", fix);
 
         Files.writeString(config, "{\"model_type\": \"clip_vision_model\", \"hidden_size\": 768}");
         e = assertThrows(CheckpointException.class, () -> ClipModel.fromPretrained(tmp, manager));
@@ -363,7 +363,7 @@ class ClipModelTest {
         String good = Files.readString(folder.resolve("config.json"));
         Files.writeString(config, good.replace("\"projection_dim\": 16", "\"projection_dim\": \"sixteen\""));
         e = assertThrows(CheckpointException.class, () -> ClipModel.fromPretrained(tmp, manager));
-        assertContains(e, "(projection_dim is \"sixteen\", expected an integer)", fix);
+        assertContains(e, config + ": \"projection_dim\" must be an integer, found \"sixteen\"", fix);
 
         // a truncated model.safetensors next to a good config.json
         Files.writeString(config, good);

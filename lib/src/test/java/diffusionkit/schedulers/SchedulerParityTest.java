@@ -86,7 +86,7 @@ class SchedulerParityTest {
         }
         assertEquals(c.get("scheduler").getAsString(), s.getClass().getSimpleName());
         // the config we resolved is the config diffusers resolved
-        assertEquals(Vectors.withoutPrivateKeys(c.getAsJsonObject("config")), Vectors.withoutPrivateKeys(s.config().toJson()),
+        assertEquals(Vectors.withoutPrivateKeys(c.getAsJsonObject("config")), Vectors.withoutPrivateKeys(s.config().toJsonObject()),
                 name + ": resolved config differs from diffusers'");
         assertEquals(c.get("scheduler").getAsString(), s.config().className());
 
@@ -145,7 +145,7 @@ class SchedulerParityTest {
         for (Map.Entry<String, JsonElement> e : c.getAsJsonObject("constructor_kwargs").entrySet()) {
             b.optKey(e.getKey(), e.getValue());
         }
-        assertEquals(Vectors.withoutPrivateKeys(c.getAsJsonObject("config")), Vectors.withoutPrivateKeys(b.build().toJson()));
+        assertEquals(Vectors.withoutPrivateKeys(c.getAsJsonObject("config")), Vectors.withoutPrivateKeys(b.build().toJsonObject()));
     }
 
     private static void checkStep(String name, JsonObject c, Scheduler s, NDManager m) {
