@@ -3,7 +3,7 @@ package diffusionkit.cli;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import diffusionkit.classify.Classifier;
-import diffusionkit.conditional.ClassConditionedUNet;
+import diffusionkit.models.ClassConditionedUNet;
 import diffusionkit.conditional.ConditionalSampler;
 import diffusionkit.conditional.SampleAccuracy;
 import diffusionkit.schedulers.Scheduler;

@@ -1,6 +1,6 @@
 package diffusionkit.cli;
 
-import diffusionkit.conditional.ClassConditionedUNet;
+import diffusionkit.models.ClassConditionedUNet;
 import ai.djl.ndarray.NDManager;
 import diffusionkit.data.ImageDataset;
 import diffusionkit.data.PackagedDatasets;

@@ -1,5 +1,6 @@
 package diffusionkit.conditional;
 
+import diffusionkit.models.ClassConditionedUNet;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import diffusionkit.models.NoisePredictor;

@@ -9,6 +9,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import diffusionkit.io.CheckpointException;
+import diffusionkit.models.ClassConditionedUNet;
 import diffusionkit.models.NoisePredictor;
 import diffusionkit.models.UNet2DConfig;
 import diffusionkit.models.UNet2DModel;
@@ -71,7 +72,9 @@ public class DiffusionPipeline implements AutoCloseable {
      * Loads a pipeline folder ({@code model_index.json} + {@code unet/} + {@code scheduler/}, as
      * {@code save_pretrained} writes and the hub's google/ddpm-* repositories hold) or a bare UNet folder
      * ({@code config.json} + weights). A bare folder gets the {@code scheduler_config.json} beside it when there is
-     * one, else diffusers' default {@code DDPMScheduler} (1000 steps, linear betas 1e-4 to 0.02).
+     * one, else diffusers' default {@code DDPMScheduler} (1000 steps, linear betas 1e-4 to 0.02). A folder of the
+     * course's class-conditioned model ({@code class_conditioned.json}, as the trainer writes it) is that model and
+     * its {@code scheduler/}.
      *
      * @param manager parameters live under it; null for a new manager on the kit's device
      */
@@ -79,6 +82,12 @@ public class DiffusionPipeline implements AutoCloseable {
         if (!Files.isDirectory(folder)) {
             throw new CheckpointException(folder + " is not a folder: give a diffusers pipeline folder (model_index.json, "
                     + "unet/, scheduler/) or a UNet folder (config.json + diffusion_pytorch_model.safetensors).");
+        }
+        if (Files.isRegularFile(folder.resolve(ClassConditionedUNet.CONFIG_NAME))) {
+            Path schedulerDir = folder.resolve("scheduler");
+            Scheduler scheduler = Files.isRegularFile(schedulerDir.resolve(SchedulerConfig.FILE_NAME))
+                    ? Scheduler.load(schedulerDir) : ClassConditionedUNet.courseScheduler();
+            return new DiffusionPipeline(ClassConditionedUNet.fromPretrained(folder, manager), scheduler);
         }
         Path unetDir = folder;
         Path schedulerDir = folder;

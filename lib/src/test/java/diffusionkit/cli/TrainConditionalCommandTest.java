@@ -1,6 +1,6 @@
 package diffusionkit.cli;
 
-import diffusionkit.conditional.ClassConditionedUNet;
+import diffusionkit.models.ClassConditionedUNet;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

@@ -1,5 +1,6 @@
 package diffusionkit.conditional;
 
+import diffusionkit.models.ClassConditionedUNet;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;

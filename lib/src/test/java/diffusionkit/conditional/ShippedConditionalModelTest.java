@@ -1,5 +1,6 @@
 package diffusionkit.conditional;
 
+import diffusionkit.models.ClassConditionedUNet;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDManager;
 import diffusionkit.TestTags;
 import diffusionkit.classify.MnistClassifier;
 import diffusionkit.classify.NearestNeighbours;
-import diffusionkit.conditional.ClassConditionedUNet;
+import diffusionkit.models.ClassConditionedUNet;
 import diffusionkit.data.PackagedDatasets;
 import diffusionkit.data.Preprocess;
 import diffusionkit.models.NoisePredictor;

@@ -12,7 +12,7 @@ import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import diffusionkit.clip.ClipConfig;
-import diffusionkit.conditional.ClassConditionedUNet;
+import diffusionkit.models.ClassConditionedUNet;
 import diffusionkit.models.UNet2DConfig;
 import diffusionkit.schedulers.SchedulerConfig;
 import org.junit.jupiter.api.Test;

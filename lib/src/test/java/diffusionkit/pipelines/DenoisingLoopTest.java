@@ -11,7 +11,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import diffusionkit.conditional.ClassConditionedUNet;
+import diffusionkit.models.ClassConditionedUNet;
 import diffusionkit.models.NoisePredictor;
 import diffusionkit.models.UNet2DConfig;
 import diffusionkit.models.UNet2DModel;
@@ -180,5 +180,21 @@ class DenoisingLoopTest {
             assertTrue(e.getMessage().contains("2 class labels for 3 images"), e.getMessage());
         }
         assertEquals(new Shape(4, 1, 28, 28), cond.sampleShape(4), "the wrapper's images have no label channels");
+    }
+
+    /** The shipped class-conditioned model loads as a pipeline (its scheduler/ beside it) and samples its digits. */
+    @Test
+    void theShippedConditionalModelIsAPipeline() throws Exception {
+        java.nio.file.Path folder = diffusionkit.data.KitHome.find().resolve("datasets/models/mnist-conditional");
+        try (NDManager m = manager.newSubManager()) {
+            DiffusionPipeline pipe = DiffusionPipeline.fromPretrained(folder, m);
+            assertTrue(pipe.unet() instanceof ClassConditionedUNet);
+            assertEquals("squaredcos_cap_v2", pipe.scheduler().config().betaSchedule());
+            try (PipelineOutput a = pipe.generateDdim(2, 5, 0f, 1, m.create(new long[] {4, 7}), null)) {
+                float[] expected = courseLoop(pipe.unet(), pipe.ddimScheduler(), new Shape(2, 1, 28, 28), new long[] {4, 7},
+                        5, 1, 0f, 1);
+                assertArrayEquals(expected, a.images().toFloatArray());
+            }
+        }
     }
 }

@@ -1,4 +1,4 @@
-package diffusionkit.conditional;
+package diffusionkit.models;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -12,10 +12,6 @@ import com.google.gson.JsonParser;
 import diffusionkit.io.CheckpointException;
 import diffusionkit.io.JsonConfig;
 import diffusionkit.io.ModelFolder;
-import diffusionkit.models.EmbeddingLayer;
-import diffusionkit.models.NoisePredictor;
-import diffusionkit.models.UNet2DConfig;
-import diffusionkit.models.UNet2DModel;
 import diffusionkit.schedulers.DDPMScheduler;
 import diffusionkit.schedulers.SchedulerConfig;
 

@@ -1,5 +1,6 @@
-package diffusionkit.conditional;
+package diffusionkit.models;
 
+import diffusionkit.conditional.ConditionalSampler;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -9,7 +10,6 @@ import ai.djl.training.GradientCollector;
 import diffusionkit.io.CheckpointException;
 import diffusionkit.io.Safetensors;
 import diffusionkit.pipelines.ClassifierFreeGuidance;
-import diffusionkit.models.UNet2DModel;
 import diffusionkit.util.SeededNoise;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
