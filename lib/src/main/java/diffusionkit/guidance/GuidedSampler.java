@@ -117,35 +117,26 @@ public final class GuidedSampler {
             double l = loss.loss(x0).getFloat();
             return new GuidanceGradient(m.zeros(x.getShape(), x.getDataType()), eps, x0, l);
         }
-        if (variant == GuidanceVariant.X0_ONLY) {
-            // no graph through the UNet; stopGradient also on threads where autograd is on by default (PyTorch's
-            // grad mode is per thread: DJL turns it off only on the thread that started the engine, not on e.g. the
-            // web demo's worker thread, where the loss would otherwise back-propagate into the UNet's graph)
-            NDArray eps = model.forward(scheduler.scaleModelInput(x, t), tArr, labels, false).stopGradient();
-            leaf.setRequiresGradient(true);
-            NDArray x0;
-            double l;
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                x0 = scheduler.step(eps, t, leaf).predOriginalSample();
-                NDArray value = loss.loss(x0);
-                l = value.getFloat();
-                gc.backward(Scalars.mul(value, guidanceScale));
-            }
-            return new GuidanceGradient(leaf.getGradient(), eps, x0.stopGradient(), l);
-        }
-        Map<String, NDArray> params = model.stateDict();
+        // X0_ONLY: no graph through the UNet; stopGradient also on threads where autograd is on by default (PyTorch's
+        // grad mode is per thread: DJL turns it off only on the thread that started the engine, not on e.g. the web
+        // demo's worker thread, where the loss would otherwise back-propagate into the UNet's graph).
+        // THROUGH_UNET: the UNet runs inside the collector, its parameters not requiring gradients (only d/dx).
+        boolean throughUnet = variant == GuidanceVariant.THROUGH_UNET;
+        NDArray eps = throughUnet ? null : model.forward(scheduler.scaleModelInput(x, t), tArr, labels, false).stopGradient();
+        Map<String, NDArray> params = throughUnet ? model.stateDict() : Map.of();
         Map<String, Boolean> had = new LinkedHashMap<>();
-        for (Map.Entry<String, NDArray> e : params.entrySet()) {
-            had.put(e.getKey(), e.getValue().hasGradient());
-            e.getValue().setRequiresGradient(false);
-        }
+        params.forEach((k, p) -> {
+            had.put(k, p.hasGradient());
+            p.setRequiresGradient(false);
+        });
         try {
             leaf.setRequiresGradient(true);
-            NDArray eps;
             NDArray x0;
             double l;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                eps = model.forward(scheduler.scaleModelInput(leaf, t), tArr, labels, false);
+                if (throughUnet) {
+                    eps = model.forward(scheduler.scaleModelInput(leaf, t), tArr, labels, false);
+                }
                 x0 = scheduler.step(eps, t, leaf).predOriginalSample();
                 NDArray value = loss.loss(x0);
                 l = value.getFloat();
@@ -153,11 +144,11 @@ public final class GuidedSampler {
             }
             return new GuidanceGradient(leaf.getGradient(), eps.stopGradient(), x0.stopGradient(), l);
         } finally {
-            for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                if (had.get(e.getKey())) {
-                    e.getValue().setRequiresGradient(true);
+            params.forEach((k, p) -> {
+                if (had.get(k)) {
+                    p.setRequiresGradient(true);
                 }
-            }
+            });
         }
     }
 
