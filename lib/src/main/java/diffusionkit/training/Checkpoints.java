@@ -65,22 +65,30 @@ public final class Checkpoints {
     }
 
     /**
-     * The checkpoint to resume from: {@code path} itself when it holds a {@value TrainerState#FILE_NAME}, else the
-     * newest checkpoint under it (a log folder).
-     *
-     * @throws CheckpointException when there is none
+     * The checkpoint in {@code path}: {@code path} itself when it holds a {@value TrainerState#FILE_NAME}, else the
+     * newest checkpoint under it (a log folder); null when there is none.
      */
-    public static Path resolve(Path path) throws IOException {
+    public static Path find(Path path) throws IOException {
         if (Files.isRegularFile(path.resolve(TrainerState.FILE_NAME))) {
             return path;
         }
         List<Path> all = list(path);
-        if (all.isEmpty()) {
+        return all.isEmpty() ? null : all.get(all.size() - 1);
+    }
+
+    /**
+     * The checkpoint to resume from, as {@link #find(Path)}.
+     *
+     * @throws CheckpointException when there is none
+     */
+    public static Path resolve(Path path) throws IOException {
+        Path cp = find(path);
+        if (cp == null) {
             throw new CheckpointException("nothing to resume in " + path.toAbsolutePath() + ": no " + FOLDER
                     + "/checkpoint-<step>/ with a " + TrainerState.FILE_NAME + ". Pass the --log_dir of an earlier run that"
                     + " saved checkpoints (--save_model_every), or drop --resume.");
         }
-        return all.get(all.size() - 1);
+        return cp;
     }
 
     /** Deletes all but the newest {@code keep} checkpoints. */

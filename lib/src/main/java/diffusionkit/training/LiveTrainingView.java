@@ -17,7 +17,8 @@ import java.util.function.Consumer;
  * trainer.addListener(live);
  * </pre>
  * The text is drawn at the first step and then at most twice a second, the chart every
- * {@link #optChartEvery(double)} seconds from the start (and at the end of each epoch), so a fast loop is not slowed down by drawing. The per-epoch mean losses are kept for a table.
+ * {@link #optChartEvery(double)} seconds from the start (and at the end of each epoch), so a fast loop is not slowed
+ * down by drawing. The per-epoch mean losses are kept for a table.
  */
 public final class LiveTrainingView implements TrainingListener {
 
@@ -76,22 +77,21 @@ public final class LiveTrainingView implements TrainingListener {
     public void onEpochEnd(int epoch, double meanLoss) {
         epochMeans.add(meanLoss);
         epochLines.append(String.format(Locale.ROOT, "%nepoch %d: average loss %.5f", epoch, meanLoss));
+        redraw(epoch);
+    }
+
+    /** Draws the final text and chart (call after training, when the last step did not end an epoch). */
+    public void finish() {
+        redraw(epochMeans.size());
+    }
+
+    private void redraw(int epoch) {
         long now = System.nanoTime();
         if (progress != null && !losses.isEmpty()) {
             progress.accept(text(losses.size(), epoch, losses.get(losses.size() - 1), now));
         }
         if (chart != null && !losses.isEmpty()) {
             lastChart = now;
-            chart.accept(chart());
-        }
-    }
-
-    /** Draws the final text and chart (call after training, when the last step did not end an epoch). */
-    public void finish() {
-        if (progress != null && !losses.isEmpty()) {
-            progress.accept(text(losses.size(), epochMeans.size(), losses.get(losses.size() - 1), System.nanoTime()));
-        }
-        if (chart != null && !losses.isEmpty()) {
             chart.accept(chart());
         }
     }

@@ -1,6 +1,8 @@
 package diffusionkit.training;
 
 import diffusionkit.util.AtomicFiles;
+import diffusionkit.viz.Charts;
+import diffusionkit.viz.ImageGrid;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.IntColumn;
 import tech.tablesaw.api.LongColumn;
@@ -16,14 +18,19 @@ import java.util.function.DoubleSupplier;
 
 /**
  * The loss of every update as a Tablesaw table (step, epoch, loss, lr, seconds), kept in memory; with a log folder
- * also written to {@code <logDir>/loss.csv} every 100 steps, at each checkpoint and at the end. A
- * {@link DiffusionTrainer} always has one ({@link DiffusionTrainer#lossTable()}), and puts a copy into each checkpoint,
- * from which {@link DiffusionTrainer#resume(Path)} restores it.
+ * also written to {@code <logDir>/loss.csv} every 100 steps, at each checkpoint and at the end, when also
+ * {@code loss.png} (every loss and its moving average) and {@code summary.json} (the {@link TrainingSummary}) are
+ * written. A {@link DiffusionTrainer} always has one ({@link DiffusionTrainer#lossTable()}), and puts a copy into
+ * each checkpoint, from which {@link DiffusionTrainer#resume(Path)} restores it.
  */
 public final class LossTable implements TrainingListener {
 
     /** The file name, in a log folder and in a checkpoint. */
     public static final String FILE_NAME = "loss.csv";
+    /** The loss chart's file name in the log folder. */
+    public static final String CHART_FILE = "loss.png";
+    /** The summary's file name in the log folder. */
+    public static final String SUMMARY_FILE = "summary.json";
 
     private final Path logDir;
     private final DoubleSupplier seconds;
@@ -41,29 +48,36 @@ public final class LossTable implements TrainingListener {
     @Override
     public void onStep(long step, int epoch, double loss, double lr) throws IOException {
         rows.add(new double[] {step, epoch, loss, lr, seconds.getAsDouble()});
-        if (logDir != null && step % 100 == 0) {
-            write(logDir.resolve(FILE_NAME));
+        if (step % 100 == 0) {
+            writeLog();
         }
     }
 
     @Override
     public void onCheckpoint(long step, Path path) throws IOException {
-        if (logDir != null) {
-            write(logDir.resolve(FILE_NAME));
-        }
+        writeLog();
     }
 
     @Override
     public void onTrainEnd(TrainingSummary summary) throws IOException {
+        writeLog();
         if (logDir != null) {
-            write(logDir.resolve(FILE_NAME));
+            List<Double> all = losses();
+            ImageGrid.savePng(Charts.toImage(Charts.lossChart(all, Math.max(2, all.size() / 20))), logDir.resolve(CHART_FILE));
+            AtomicFiles.writeString(logDir.resolve(SUMMARY_FILE), summary.toJson());
         }
     }
 
     /** The losses up to the last good step. */
     @Override
     public void onTrainError(RuntimeException error) throws IOException {
-        onTrainEnd(null);
+        writeLog();
+    }
+
+    private void writeLog() throws IOException {
+        if (logDir != null) {
+            write(logDir.resolve(FILE_NAME));
+        }
     }
 
     /** Every loss so far, in order (a copy). */

@@ -1,5 +1,8 @@
 package diffusionkit.training;
 
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+
 import java.nio.file.Path;
 import java.util.List;
 
@@ -22,6 +25,19 @@ public record TrainingSummary(long steps, long stepsThisRun, int epochs, double 
     /** Seconds per update in this run. */
     public double secondsPerStep() {
         return stepsThisRun == 0 ? 0 : seconds / stepsThisRun;
+    }
+
+    /** The summary as {@code summary.json} holds it: the numbers, with snake_case keys. */
+    public String toJson() {
+        JsonObject o = new JsonObject();
+        o.addProperty("steps", steps);
+        o.addProperty("steps_this_run", stepsThisRun);
+        o.addProperty("epochs", epochs);
+        o.addProperty("seconds", seconds);
+        o.addProperty("seconds_per_step", secondsPerStep());
+        o.addProperty("last_epoch_mean_loss", lastEpochMeanLoss);
+        o.addProperty("final_loss", finalLoss);
+        return new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(o) + "\n";
     }
 
     @Override
