@@ -37,9 +37,7 @@ final class TrainClassifierCommand extends KitCommand {
 
     @Override
     public Integer call() throws Exception {
-        if (epochs < 1) {
-            throw bad("--epochs must be >= 1, got " + epochs);
-        }
+        positive("--epochs", epochs);
         ImageDataset train = PackagedDatasets.defaults().load(dataset).withPreprocess(Preprocess.NONE);
         ImageDataset test = PackagedDatasets.defaults().load(testDataset).withPreprocess(Preprocess.NONE);
         long t0 = System.nanoTime();

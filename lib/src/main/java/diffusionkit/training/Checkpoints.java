@@ -6,7 +6,6 @@ import diffusionkit.util.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -43,19 +42,14 @@ public final class Checkpoints {
     /** The complete checkpoints under {@code logDir} (those with a trainer state), oldest first. */
     public static List<Path> list(Path logDir) throws IOException {
         Path dir = logDir.resolve(FOLDER);
-        List<Path> out = new ArrayList<>();
         if (!Files.isDirectory(dir)) {
-            return out;
+            return List.of();
         }
         try (var s = Files.list(dir)) {
-            for (Path p : s.toList()) {
-                if (NAME.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p.resolve(TrainerState.FILE_NAME))) {
-                    out.add(p);
-                }
-            }
+            return s.filter(p -> NAME.matcher(p.getFileName().toString()).matches())
+                    .filter(p -> Files.isRegularFile(p.resolve(TrainerState.FILE_NAME)))
+                    .sorted(Comparator.comparingLong(Checkpoints::step)).toList();
         }
-        out.sort(Comparator.comparingLong(Checkpoints::step));
-        return out;
     }
 
     /** The step of a {@code checkpoint-<step>} folder. */

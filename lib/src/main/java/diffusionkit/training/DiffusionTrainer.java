@@ -30,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.LongStream;
 
 /**
  * Noise-prediction training of a {@link NoisePredictor} (Ho et al. 2020, Algorithm 1), as the course's
@@ -187,11 +188,6 @@ public final class DiffusionTrainer {
     /** The EMA of the weights, or null when EMA is off. */
     public Ema ema() {
         return ema;
-    }
-
-    /** The settings. */
-    public TrainingConfig config() {
-        return config;
     }
 
     /** Updates done so far (including those before a resume). */
@@ -437,14 +433,9 @@ public final class DiffusionTrainer {
         }
         DiffusionPipeline pipe = new DiffusionPipeline(unet, scheduler); // not closed: it would free the model
         try (NDManager sm = model.manager().newSubManager()) {
-            NDArray labels = null;
-            if (conditional) {
-                long[] l = new long[config.numSampleImages()];
-                for (int i = 0; i < l.length; i++) {
-                    l[i] = i % model.numClasses();
-                }
-                labels = sm.create(l);
-            }
+            NDArray labels = conditional
+                    ? sm.create(LongStream.range(0, config.numSampleImages()).map(i -> i % model.numClasses()).toArray())
+                    : null;
             try (PipelineOutput out = pipe.generateDdim(config.numSampleImages(), config.sampleSteps(), 0f, config.seed(),
                     labels, null)) {
                 int size = (int) out.images().getShape().get(2);

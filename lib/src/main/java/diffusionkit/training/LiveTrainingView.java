@@ -33,7 +33,6 @@ public final class LiveTrainingView implements TrainingListener {
     private boolean drawn;
     private long lastText;
     private long lastChart = startNanos;
-    private int window = 20;
 
     /**
      * @param totalSteps the run's last step (for the bar and the ETA)
@@ -49,12 +48,6 @@ public final class LiveTrainingView implements TrainingListener {
     /** Seconds between chart redraws (3). */
     public LiveTrainingView optChartEvery(double seconds) {
         this.chartEverySeconds = seconds;
-        return this;
-    }
-
-    /** Moving-average window of the chart (20 steps). */
-    public LiveTrainingView optWindow(int steps) {
-        this.window = Math.max(1, steps);
         return this;
     }
 
@@ -96,9 +89,9 @@ public final class LiveTrainingView implements TrainingListener {
         }
     }
 
-    /** The loss chart so far (one point per step and a moving average). */
+    /** The loss chart so far (one point per step and its moving average over 20). */
     public BufferedImage chart() {
-        return Charts.toImage(Charts.lossChart(losses, window));
+        return Charts.toImage(Charts.lossChart(losses, 20));
     }
 
     /** Every step's loss so far (a copy). */

@@ -6,7 +6,6 @@ import diffusionkit.viz.ImageGrid;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.IntColumn;
 import tech.tablesaw.api.LongColumn;
-import tech.tablesaw.api.NumericColumn;
 import tech.tablesaw.api.Table;
 
 import java.io.IOException;
@@ -34,7 +33,8 @@ public final class LossTable implements TrainingListener {
 
     private final Path logDir;
     private final DoubleSupplier seconds;
-    private final List<double[]> rows = new ArrayList<>(); // step, epoch, loss, lr, seconds
+    private final Table rows = Table.create("loss", LongColumn.create("step"), IntColumn.create("epoch"),
+            DoubleColumn.create("loss"), DoubleColumn.create("lr"), DoubleColumn.create("seconds"));
 
     /**
      * @param logDir where {@value #FILE_NAME} goes (null: memory only)
@@ -47,7 +47,7 @@ public final class LossTable implements TrainingListener {
 
     @Override
     public void onStep(long step, int epoch, double loss, double lr) throws IOException {
-        rows.add(new double[] {step, epoch, loss, lr, seconds.getAsDouble()});
+        add(step, epoch, loss, lr, seconds.getAsDouble());
         if (step % 100 == 0) {
             writeLog();
         }
@@ -82,36 +82,17 @@ public final class LossTable implements TrainingListener {
 
     /** Every loss so far, in order (a copy). */
     public List<Double> losses() {
-        List<Double> out = new ArrayList<>(rows.size());
-        for (double[] r : rows) {
-            out.add(r[2]);
-        }
-        return out;
+        return new ArrayList<>(rows.doubleColumn("loss").asList());
     }
 
-    /** The table so far: step, epoch, loss, lr, seconds (one row per update). */
+    /** The table so far: step, epoch, loss, lr, seconds (one row per update; a copy). */
     public Table table() {
-        long[] step = new long[rows.size()];
-        int[] ep = new int[rows.size()];
-        double[] loss = new double[rows.size()];
-        double[] lr = new double[rows.size()];
-        double[] sec = new double[rows.size()];
-        for (int i = 0; i < rows.size(); i++) {
-            double[] r = rows.get(i);
-            step[i] = (long) r[0];
-            ep[i] = (int) r[1];
-            loss[i] = r[2];
-            lr[i] = r[3];
-            sec[i] = r[4];
-        }
-        return Table.create("loss", LongColumn.create("step", step), IntColumn.create("epoch", ep),
-                DoubleColumn.create("loss", loss), DoubleColumn.create("lr", lr), DoubleColumn.create("seconds", sec));
+        return rows.copy();
     }
 
     /** Writes the table as CSV, atomically. */
     public void write(Path csv) throws IOException {
-        Table t = table();
-        AtomicFiles.write(csv, out -> t.write().csv(out));
+        AtomicFiles.write(csv, out -> rows.write().csv(out));
     }
 
     /**
@@ -124,13 +105,20 @@ public final class LossTable implements TrainingListener {
             return;
         }
         Table t = Table.read().csv(csv.toString());
-        NumericColumn<?> s = t.numberColumn("step");
         for (int i = 0; i < t.rowCount(); i++) {
-            if (s.getDouble(i) <= lastStep) {
-                rows.add(new double[] {s.getDouble(i), t.numberColumn("epoch").getDouble(i),
+            if (t.numberColumn("step").getDouble(i) <= lastStep) {
+                add((long) t.numberColumn("step").getDouble(i), (int) t.numberColumn("epoch").getDouble(i),
                         t.numberColumn("loss").getDouble(i), t.numberColumn("lr").getDouble(i),
-                        t.numberColumn("seconds").getDouble(i)});
+                        t.numberColumn("seconds").getDouble(i));
             }
         }
+    }
+
+    private void add(long step, int epoch, double loss, double lr, double sec) {
+        rows.longColumn("step").append(step);
+        rows.intColumn("epoch").append(epoch);
+        rows.doubleColumn("loss").append(loss);
+        rows.doubleColumn("lr").append(lr);
+        rows.doubleColumn("seconds").append(sec);
     }
 }

@@ -57,11 +57,8 @@ public record TrainerState(long globalStep, int epoch, int batchInEpoch, long[] 
     public static TrainerState read(Path file) throws IOException {
         try {
             JsonObject o = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
-            JsonArray a = o.getAsJsonArray("rng_state");
-            long[] rng = new long[a.size()];
-            for (int i = 0; i < rng.length; i++) {
-                rng[i] = Long.parseUnsignedLong(a.get(i).getAsString(), 16);
-            }
+            long[] rng = o.getAsJsonArray("rng_state").asList().stream()
+                    .mapToLong(v -> Long.parseUnsignedLong(v.getAsString(), 16)).toArray();
             JsonElement cfg = o.get("config");
             return new TrainerState(o.get("global_step").getAsLong(), o.get("epoch").getAsInt(),
                     o.get("batch_in_epoch").getAsInt(), rng, o.get("learning_rate").getAsDouble(),

@@ -2,6 +2,8 @@ package diffusionkit.training;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonPrimitive;
+import com.google.gson.JsonSerializer;
 
 import java.nio.file.Path;
 
@@ -48,7 +50,9 @@ public record TrainingConfig(int batchSize, int gradAccumulationSteps, int numEp
         double labelDropout, long timestepBound, long stopAtMillis, boolean summedAccumulation, Path logDir,
         Path outputDir, boolean progressBar) {
 
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues()
+            .registerTypeHierarchyAdapter(Path.class, (JsonSerializer<Path>) (p, type, c) -> new JsonPrimitive(p.toString()))
+            .create();
 
     /** Checks every value; each error names the command-line option (where there is one), the setting and the fix. */
     public TrainingConfig {
@@ -126,10 +130,7 @@ public record TrainingConfig(int batchSize, int gradAccumulationSteps, int numEp
 
     /** The config as JSON (paths as strings), as stored in {@code trainer_state.json}. */
     public String toJson() {
-        com.google.gson.JsonObject o = GSON.toJsonTree(toBuilder()).getAsJsonObject();
-        o.addProperty("logDir", logDir == null ? null : logDir.toString());
-        o.addProperty("outputDir", outputDir == null ? null : outputDir.toString());
-        return GSON.toJson(o);
+        return GSON.toJson(this);
     }
 
     /** Builder of {@link TrainingConfig}. Defaults: those of {@code finetune_model.py} except where noted. */
@@ -156,8 +157,8 @@ public record TrainingConfig(int batchSize, int gradAccumulationSteps, int numEp
         private long timestepBound;
         private long stopAtMillis;
         private boolean summedAccumulation;
-        private transient Path logDir;
-        private transient Path outputDir;
+        private Path logDir;
+        private Path outputDir;
         private boolean progressBar;
 
         /** Images per micro-batch (16). */
