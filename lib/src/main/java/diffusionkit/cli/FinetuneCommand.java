@@ -54,7 +54,7 @@ final class FinetuneCommand extends TrainOptions {
                         + " (a fine-tune at another size would train a different resolution).");
             }
             Preprocess course = Preprocess.course(imageSize).withChannels(unetConfig.inChannels());
-            train(trainer(pipe.unet(), pipe.scheduler(), loadDataset(course), config), resume ? logDir : null);
+            train(pipe.unet(), pipe.scheduler(), loadDataset(course), config, resume ? logDir : null);
             return 0;
         }
     }

@@ -115,7 +115,7 @@ final class PretrainCommand extends TrainOptions {
             try (UNet2DModel unet = new UNet2DModel(c, manager)) {
                 System.err.println("UNet2DModel " + config + ": " + unet.numParameters() + " parameters");
                 ImageDataset data = loadDataset(Preprocess.course(c.sampleSize()[0]).withChannels(c.inChannels()));
-                train(trainer(unet, scheduler, data, settings), resume ? logDir : null);
+                train(unet, scheduler, data, settings, resume ? logDir : null);
             }
             return 0;
         }

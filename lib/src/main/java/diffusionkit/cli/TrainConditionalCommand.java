@@ -87,13 +87,12 @@ public final class TrainConditionalCommand extends TrainOptions {
                         ? ClassConditionedUNet.builder().optMode(ClassConditionedUNet.Mode.of(mode))
                                 .optNullClass(labelDropout > 0).build(manager)
                         : ClassConditionedUNet.fromPretrained(checkpoint != null ? checkpoint : from, manager)) {
-            DiffusionTrainer trainer = trainer(model, ClassConditionedUNet.courseScheduler(), data, config);
-            trainer.addListener(new EpochLossPrinter(System.out).optStepLines(10));
             if (checkpoint == null && from != null) {
                 System.err.println("starting from the weights of " + from + " (no checkpoint there: fresh optimiser, step 0)");
             }
             System.err.println(model + " on " + model.device());
-            train(trainer, checkpoint);
+            DiffusionTrainer trainer = train(model, ClassConditionedUNet.courseScheduler(), data, config, checkpoint,
+                    new EpochLossPrinter(System.out).optStepLines(10));
             Path last = Checkpoints.folder(logDir, trainer.globalStep());
             if (!Files.isRegularFile(last.resolve(TrainerState.FILE_NAME))) {
                 last = trainer.saveCheckpoint(); // "every --checkpoint-every steps and at the end"

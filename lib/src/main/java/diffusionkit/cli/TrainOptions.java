@@ -9,12 +9,13 @@ import diffusionkit.schedulers.Scheduler;
 import diffusionkit.training.DiffusionTrainer;
 import diffusionkit.training.TrainerState;
 import diffusionkit.training.TrainingConfig;
-import diffusionkit.training.TrainingSummary;
+import diffusionkit.training.TrainingListener;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
 
@@ -174,25 +175,28 @@ abstract class TrainOptions extends KitCommand {
         return ds.withPreprocess(preprocess.withRandomFlip(flip));
     }
 
-    /** A trainer for {@code model}; a model that does not fit the data or the settings is a usage error. */
-    DiffusionTrainer trainer(NoisePredictor model, Scheduler scheduler, ImageDataset data, TrainingConfig config) {
+    /**
+     * Trains {@code model} with {@code listeners}, first resuming from {@code checkpoint} (null: a fresh run), and
+     * prints the summary; a model that does not fit the data or the settings is a usage error.
+     *
+     * @return the trainer, after training
+     */
+    DiffusionTrainer train(NoisePredictor model, Scheduler scheduler, ImageDataset data, TrainingConfig config,
+            Path checkpoint, TrainingListener... listeners) throws IOException {
+        DiffusionTrainer trainer;
         try {
-            return new DiffusionTrainer(model, scheduler, data, config);
+            trainer = new DiffusionTrainer(model, scheduler, data, config);
         } catch (IllegalArgumentException e) {
             throw bad(e.getMessage());
         }
-    }
-
-    /** Resumes from {@code checkpoint} (null: a fresh run), trains and prints the summary. */
-    TrainingSummary train(DiffusionTrainer trainer, Path checkpoint) throws IOException {
+        Arrays.stream(listeners).forEach(trainer::addListener);
         if (checkpoint != null) {
             TrainerState st = trainer.resume(checkpoint);
             System.err.println("resumed from " + checkpoint + " at step " + st.globalStep() + " (epoch " + st.epoch() + ")");
         }
         System.err.println("training: " + trainer.stepsPerEpoch() + " updates per epoch, " + trainer.totalSteps()
                 + " in all; logs in " + logDir);
-        TrainingSummary s = trainer.train();
-        System.out.println(s);
-        return s;
+        System.out.println(trainer.train());
+        return trainer;
     }
 }

@@ -112,8 +112,8 @@ public final class DiffusionTrainer {
 
     /**
      * A trainer; the optimiser starts from scratch (see {@link #resume(Path)}). With a log folder, its
-     * {@link LossTable} writes its files there; with
-     * {@link TrainingConfig#progressBar()}, a {@link ProgressBar} draws on stderr.
+     * {@link LossTable} writes its files there; with {@link TrainingConfig#progressBar()}, a {@link ProgressBar} draws
+     * on stderr.
      *
      * @param model the model to train (its parameters are updated in place)
      * @param scheduler the noise schedule of {@code addNoise} (and of the sample grids)
@@ -245,9 +245,7 @@ public final class DiffusionTrainer {
         long startStep = globalStep;
         List<Double> runLosses = new ArrayList<>();
         double lastEpochMean = Double.NaN;
-        for (TrainingListener l : listeners) {
-            l.onTrainStart(this);
-        }
+        tell(l -> l.onTrainStart(this));
         outer:
         for (; epoch < config.numEpochs(); epoch++) {
             lrSchedule.setEpoch(epoch);
@@ -264,9 +262,7 @@ public final class DiffusionTrainer {
                     loss = step(batches.subList(batchInEpoch,
                             Math.min(batches.size(), batchInEpoch + config.gradAccumulationSteps())));
                 } catch (NonFiniteException e) {
-                    for (TrainingListener l : listeners) {
-                        l.onTrainError(e); // e.g. the loss table up to the last good step
-                    }
+                    tell(l -> l.onTrainError(e)); // e.g. the loss table up to the last good step
                     secondsBefore = elapsedSeconds();
                     runStartNanos = 0;
                     throw e;
@@ -274,9 +270,7 @@ public final class DiffusionTrainer {
                 runLosses.add(loss);
                 epochLossSum += loss;
                 epochSteps++;
-                for (TrainingListener l : listeners) {
-                    l.onStep(globalStep, epoch, loss, lr);
-                }
+                tell(l -> l.onStep(globalStep, epoch, loss, lr));
                 if (config.logSamplesEvery() > 0 && globalStep % config.logSamplesEvery() == 0) {
                     logSamples();
                 }
@@ -284,10 +278,9 @@ public final class DiffusionTrainer {
                     saveCheckpoint();
                 }
             }
-            lastEpochMean = epochLossSum / Math.max(1, epochSteps);
-            for (TrainingListener l : listeners) {
-                l.onEpochEnd(epoch, lastEpochMean);
-            }
+            double mean = epochLossSum / Math.max(1, epochSteps);
+            tell(l -> l.onEpochEnd(epoch, mean));
+            lastEpochMean = mean;
             epochLossSum = 0;
             epochSteps = 0;
             batchInEpoch = 0;
@@ -304,9 +297,7 @@ public final class DiffusionTrainer {
         TrainingSummary summary = new TrainingSummary(globalStep, globalStep - startStep, epoch, seconds, lastEpochMean,
                 runLosses.isEmpty() ? Double.NaN : runLosses.get(runLosses.size() - 1), List.copyOf(runLosses),
                 config.outputDir(), config.logDir());
-        for (TrainingListener l : listeners) {
-            l.onTrainEnd(summary);
-        }
+        tell(l -> l.onTrainEnd(summary));
         return summary;
     }
 
@@ -453,9 +444,7 @@ public final class DiffusionTrainer {
         if (config.logDir() != null) {
             ImageGrid.savePng(grid, config.logDir().resolve("samples").resolve(String.format(Locale.ROOT, "step_%06d.png", globalStep)));
         }
-        for (TrainingListener l : listeners) {
-            l.onSamples(globalStep, grid);
-        }
+        tell(l -> l.onSamples(globalStep, grid));
     }
 
     /** The newest checkpoint in the log folder, or null when there is none (or no log folder). */
@@ -500,9 +489,7 @@ public final class DiffusionTrainer {
             }
         });
         Checkpoints.prune(config.logDir(), config.keepCheckpoints());
-        for (TrainingListener l : listeners) {
-            l.onCheckpoint(globalStep, target);
-        }
+        tell(l -> l.onCheckpoint(globalStep, target));
         return target;
     }
 
@@ -530,6 +517,17 @@ public final class DiffusionTrainer {
                 model.loadStateDict(raw);
             }
         }
+    }
+
+    /** Calls every listener. */
+    private void tell(ListenerCall call) throws IOException {
+        for (TrainingListener l : listeners) {
+            call.on(l);
+        }
+    }
+
+    private interface ListenerCall {
+        void on(TrainingListener listener) throws IOException;
     }
 
     // ------------------------------------------------------------------ resume

@@ -50,7 +50,8 @@ public record TrainingConfig(int batchSize, int gradAccumulationSteps, int numEp
         double labelDropout, long timestepBound, long stopAtMillis, boolean summedAccumulation, Path logDir,
         Path outputDir, boolean progressBar) {
 
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues()
+    /** Pretty JSON, NaN allowed, paths as strings: for a run's files ({@link TrainerState} too). */
+    static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues()
             .registerTypeHierarchyAdapter(Path.class, (JsonSerializer<Path>) (p, type, c) -> new JsonPrimitive(p.toString()))
             .create();
 

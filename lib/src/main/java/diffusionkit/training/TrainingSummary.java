@@ -1,7 +1,7 @@
 package diffusionkit.training;
 
+import com.google.gson.FieldNamingPolicy;
 import com.google.gson.GsonBuilder;
-import com.google.gson.JsonObject;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -27,17 +27,13 @@ public record TrainingSummary(long steps, long stepsThisRun, int epochs, double 
         return stepsThisRun == 0 ? 0 : seconds / stepsThisRun;
     }
 
-    /** The summary as {@code summary.json} holds it: the numbers, with snake_case keys. */
+    /** The summary as {@code summary.json} holds it: the numbers, with snake_case keys ({@code steps_this_run}). */
     public String toJson() {
-        JsonObject o = new JsonObject();
-        o.addProperty("steps", steps);
-        o.addProperty("steps_this_run", stepsThisRun);
-        o.addProperty("epochs", epochs);
-        o.addProperty("seconds", seconds);
-        o.addProperty("seconds_per_step", secondsPerStep());
-        o.addProperty("last_epoch_mean_loss", lastEpochMeanLoss);
-        o.addProperty("final_loss", finalLoss);
-        return new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(o) + "\n";
+        record Numbers(long steps, long stepsThisRun, int epochs, double seconds, double secondsPerStep,
+                double lastEpochMeanLoss, double finalLoss) {}
+        return new GsonBuilder().setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES).setPrettyPrinting()
+                .serializeSpecialFloatingPointValues().create().toJson(new Numbers(steps, stepsThisRun, epochs, seconds,
+                        secondsPerStep(), lastEpochMeanLoss, finalLoss)) + "\n";
     }
 
     @Override
