@@ -1,17 +1,51 @@
 package diffusionkit.cli;
 
-import picocli.CommandLine;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import diffusionkit.models.ClassConditionedUNet;
+import diffusionkit.models.UNet2DConfig;
+import diffusionkit.models.UNet2DModel;
+import diffusionkit.util.Convolutions;
+import diffusionkit.util.CpuInfo;
+import diffusionkit.util.DeviceChoice;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.util.concurrent.Callable;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
-/** Times the UNet (not a test): median forward and training-step times of the course's configurations. */
+/**
+ * Times {@link UNet2DModel} (not a test): forward passes and training steps (forward, MSE loss, backward, Adam
+ * update), and prints the median (and minimum) wall time of several runs after warm-up, with the process CPU time,
+ * which shows when other processes competed for the cores. Weights are random (speed does not depend on them).
+ *
+ * <p>Cases: the course's class-conditioned MNIST UNet ({@code unet_b}: 28x28, in 5, out 1, channels
+ * (32, 64, 64), DownBlock2D + 2 AttnDownBlock2D) forward at batch 80 and training at batch 128 and 32; and a
+ * 32x32 RGB UNet of the course's Unit 1 (channels (64, 128, 128, 256), DownBlock2D, DownBlock2D, AttnDownBlock2D,
+ * AttnDownBlock2D and the mirrored up blocks, 2 layers per block) forward at batch 80 and training at batch 128.
+ * Run it with {@code ./kit}, which sets the glibc settings that keep freed memory instead of returning it to the OS
+ * (this matters for the large training batches).
+ *
+ * <p>On cores shared with other busy processes, PyTorch's worker threads wait for each other at every
+ * operation and wall times swing by 10x; then {@code --threads 1} and the process CPU time give a stable
+ * measure of the work (about the wall time one free core would need).
+ */
 @Command(name = "benchmark", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Time UNet2DModel forward passes and Adam training steps on the course's MNIST UNet (batch 80",
                 "forward; batch 128 and 32 training) and a 32x32 RGB UNet (64, 128, 128, 256). Prints median and",
                 "minimum wall time and the process CPU time. Example: ./kit benchmark --only unet_b --runs 3"})
-final class BenchmarkCommand implements Callable<Integer> {
+final class BenchmarkCommand extends KitCommand {
 
     @Option(names = "--warmup", description = "untimed runs first (default: ${DEFAULT-VALUE})")
     int warmup = 2;
@@ -25,15 +59,112 @@ final class BenchmarkCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "PyTorch intra-op threads (default: the engine's)")
     Integer threads;
 
+    /** The course's 32x32 RGB UNet (Unit 1, "Introduction to diffusers": attention at the two lowest levels). */
+    static UNet2DConfig rgb32() {
+        return UNet2DConfig.defaults()
+                .with("sample_size", 32).with("in_channels", 3).with("out_channels", 3)
+                .with("block_out_channels", List.of(64, 128, 128, 256)).with("layers_per_block", 2)
+                .with("down_block_types", List.of("DownBlock2D", "DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"))
+                .with("up_block_types", List.of("AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D", "UpBlock2D"));
+    }
+
     @Override
     public Integer call() {
         if (only != null && !only.equals("unet_b") && !only.equals("rgb32")) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--only " + only + ": use unet_b or rgb32");
+            throw bad("--only " + only + ": use unet_b or rgb32");
         }
         if (threads != null) {
             System.setProperty("ai.djl.pytorch.num_threads", threads.toString()); // before the engine starts
         }
-        UNetBenchmark.run(warmup, runs, only);
+        System.out.println("device: " + DeviceChoice.explain() + "; engine " + Engine.getInstance().getEngineName()
+                + " " + Engine.getInstance().getVersion() + "; MALLOC_MMAP_MAX_=" + System.getenv("MALLOC_MMAP_MAX_"));
+        System.out.println(CpuInfo.describe());
+        System.out.println(Convolutions.describe());
+        List<String> report = new ArrayList<>();
+        try (NDManager m = NDManager.newBaseManager(DeviceChoice.device())) {
+            if (only == null || only.equals("unet_b")) {
+                try (UNet2DModel unet = new UNet2DModel(ClassConditionedUNet.courseUNetConfig(4), m)) {
+                    report.add(time("unet_b forward bs80", () -> forward(unet, m, 80, 28)));
+                    report.add(time("unet_b train step bs128", trainStep(unet, m, 128, 28)));
+                    report.add(time("unet_b train step bs32", trainStep(unet, m, 32, 28)));
+                }
+            }
+            if (only == null || only.equals("rgb32")) {
+                try (UNet2DModel unet = new UNet2DModel(rgb32(), m)) {
+                    report.add(time("rgb32 forward bs80", () -> forward(unet, m, 80, 32)));
+                    report.add(time("rgb32 train step bs128", trainStep(unet, m, 128, 32)));
+                }
+            }
+        }
+        System.out.println("\nmedian seconds:");
+        report.forEach(System.out::println);
         return 0;
+    }
+
+    private static void forward(UNet2DModel unet, NDManager m, int batch, int size) {
+        try (NDManager step = m.newSubManager()) {
+            NDArray x = step.randomNormal(new Shape(batch, unet.config().inChannels(), size, size));
+            NDArray t = step.randomInteger(0, 1000, new Shape(batch), DataType.INT64);
+            unet.forward(x, t, null).toFloatArray(); // wait for the result
+        }
+    }
+
+    /** One training step: forward, MSE against random noise, backward, Adam (its own, kept across the runs). */
+    private static Runnable trainStep(UNet2DModel unet, NDManager m, int batch, int size) {
+        Optimizer adam = Optimizer.adam().optLearningRateTracker(Tracker.fixed(1e-4f)).build();
+        return () -> {
+            try (NDManager step = m.newSubManager()) {
+                UNet2DConfig c = unet.config();
+                NDArray x = step.randomNormal(new Shape(batch, c.inChannels(), size, size));
+                NDArray target = step.randomNormal(new Shape(batch, c.outChannels(), size, size));
+                NDArray t = step.randomInteger(0, 1000, new Shape(batch), DataType.INT64);
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray pred = unet.forward(x, t, null, true);
+                    gc.backward(pred.sub(target).square().mean()); // PyTorch's MSELoss
+                }
+                for (Map.Entry<String, Parameter> e : unet.stateDictParameters().entrySet()) {
+                    NDArray w = e.getValue().getArray();
+                    try (NDArray g = w.getGradient()) {
+                        adam.update(e.getKey(), w, g); // also zeroes the gradient
+                    }
+                }
+                unet.stateDictParameters().get("conv_out.bias").getArray().toFloatArray(); // wait for the update
+            }
+        };
+    }
+
+    private String time(String name, Runnable r) {
+        for (int i = 0; i < warmup; i++) {
+            r.run();
+        }
+        double[] s = new double[runs];
+        double[] cpu = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            long c0 = processCpuNanos();
+            long t0 = System.nanoTime();
+            r.run();
+            s[i] = (System.nanoTime() - t0) / 1e9;
+            cpu[i] = (processCpuNanos() - c0) / 1e9;
+        }
+        String line = String.format(Locale.ROOT, "%-26s median %7.3f s  min %7.3f s  (process CPU median %7.3f s; runs: %s)",
+                name, median(s), Arrays.stream(s).min().orElse(0), median(cpu),
+                Arrays.toString(Arrays.stream(s).map(v -> Math.round(v * 1000) / 1000.0).toArray()));
+        System.out.println(line);
+        return line;
+    }
+
+    private static double median(double[] v) {
+        double[] sorted = v.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /** CPU time of the whole process (all threads, native ones included), or -1 when unknown. */
+    private static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
     }
 }

@@ -4,27 +4,20 @@ import diffusionkit.viz.Charts;
 import diffusionkit.viz.ImageGrid;
 import diffusionkit.viz.LossComparison;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 
 /** Several training runs' losses in one chart ({@link LossComparison}), read from their {@code loss.csv}. */
 @Command(name = "compare-losses", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Plot several training runs' losses in one PNG, from the loss.csv every run writes.",
                 "Example: ./kit compare-losses --output loss.png --window 5 \"from emoji-base=runs/ft/loss.csv\" "
                         + "\"from scratch=runs/scratch/loss.csv\""})
-final class CompareLossesCommand implements Callable<Integer> {
-
-    @Spec
-    CommandSpec spec;
+final class CompareLossesCommand extends KitCommand {
 
     @Option(names = "--output", required = true, description = "the PNG to write")
     Path output;
@@ -41,13 +34,13 @@ final class CompareLossesCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (window < 1) {
-            throw new ParameterException(spec.commandLine(), "--window must be >= 1 (1: the raw losses), got " + window);
+            throw bad("--window must be >= 1 (1: the raw losses), got " + window);
         }
         Map<String, List<Double>> losses = new LinkedHashMap<>();
         for (String run : runs) {
             int eq = run.indexOf('=');
             if (eq <= 0) {
-                throw new ParameterException(spec.commandLine(), "'" + run + "' is not LABEL=path/to/loss.csv");
+                throw bad("'" + run + "' is not LABEL=path/to/loss.csv");
             }
             losses.put(run.substring(0, eq), LossComparison.readLosses(Path.of(run.substring(eq + 1))));
         }

@@ -4,9 +4,7 @@ import diffusionkit.demo.ColorGuidedGenerator;
 import diffusionkit.demo.DemoServer;
 import diffusionkit.pipelines.DiffusionPipeline;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -15,17 +13,13 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 /** Serves the colour-guidance web demo. */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Serve the colour-guidance web demo (the course's Gradio demo): a colour picker and a guidance",
                 "scale produce a colour-guided image. Example: ./kit demo --port 7860, then open http://127.0.0.1:7860/"})
-final class DemoCommand implements Callable<Integer> {
-
-    @Spec
-    CommandSpec spec;
+final class DemoCommand extends KitCommand {
 
     @Option(names = {"--model"}, description = "a diffusers folder (pipeline or bare UNet) or a kit model name"
             + " (default: ${DEFAULT-VALUE})")

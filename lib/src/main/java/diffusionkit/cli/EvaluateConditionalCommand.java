@@ -13,16 +13,12 @@ import diffusionkit.viz.Charts;
 import diffusionkit.viz.ImageGrid;
 import diffusionkit.viz.LossComparison;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 
 /**
  * The measurement of the class-conditioned model's card: samples of each digit with DDIM from a fixed seed, with and
@@ -32,10 +28,7 @@ import java.util.concurrent.Callable;
         description = {"Sample each digit from a class-conditioned model (DDIM, fixed seed), with and without",
                 "classifier-free guidance, and print how many the classifier recognises, per digit.",
                 "Example: ./kit evaluate-conditional --guidance 1,3 --png runs/eval/mnist"})
-final class EvaluateConditionalCommand implements Callable<Integer> {
-
-    @Spec
-    CommandSpec spec;
+final class EvaluateConditionalCommand extends KitCommand {
 
     @Option(names = "--model", description = "a class-conditioned model folder (default: ${DEFAULT-VALUE})")
     Path model = Path.of("datasets/models/mnist-conditional");
@@ -62,9 +55,8 @@ final class EvaluateConditionalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (perClass < 1 || steps < 1) {
-            throw new ParameterException(spec.commandLine(), "--per-class and --steps must be >= 1");
-        }
+        positive("--per-class", perClass);
+        positive("--steps", steps);
         try (NDManager m = NDManager.newBaseManager(DeviceChoice.device());
                 ClassConditionedUNet net = ClassConditionedUNet.fromPretrained(model, m);
                 Classifier judge = Classifier.load(classifier, m)) {

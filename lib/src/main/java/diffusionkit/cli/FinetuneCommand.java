@@ -1,14 +1,13 @@
 package diffusionkit.cli;
 
 import ai.djl.ndarray.NDManager;
-import diffusionkit.data.ImageDataset;
+import diffusionkit.data.Preprocess;
 import diffusionkit.models.UNet2DConfig;
 import diffusionkit.models.UNet2DModel;
 import diffusionkit.pipelines.DiffusionPipeline;
-import diffusionkit.training.TrainingSummary;
+import diffusionkit.training.TrainingConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 
 import java.nio.file.Path;
 
@@ -35,50 +34,27 @@ final class FinetuneCommand extends TrainOptions {
                     + " (default: ${DEFAULT-VALUE})")
     String startModel = KitModels.BASE_MODEL;
 
-    @Option(names = {"--model_save_name", "--model-save-name"},
-            description = "folder the fine-tuned pipeline is saved to (default: ${DEFAULT-VALUE})")
-    Path modelSaveName = Path.of("runs", "finetune", "model");
-
-    @Option(names = {"--log_dir", "--log-dir"},
-            description = "folder of loss.csv, loss.png, samples/ and checkpoints/ (default: ${DEFAULT-VALUE})")
-    Path logDir = Path.of("runs", "finetune");
-
-    @Option(names = {"--lr"}, description = "AdamW learning rate (default: ${DEFAULT-VALUE})")
-    double lr = 1e-5;
-
-    @Override
-    double learningRate() {
-        return lr;
-    }
-
-    @Override
-    Path logDir() {
-        return logDir;
-    }
-
-    @Override
-    Path modelSaveName() {
-        return modelSaveName;
+    FinetuneCommand() {
+        super("finetune");
     }
 
     @Override
     public Integer call() throws Exception {
-        validateCommon();
+        TrainingConfig config = trainingConfig(TrainingConfig.builder());
         positive("--image_size", imageSize);
         Path folder = KitModels.resolve(startModel, "--start_model");
-        try (NDManager manager = NDManager.newBaseManager(chosenDevice())) {
+        try (NDManager manager = NDManager.newBaseManager(device(device))) {
             DiffusionPipeline pipe = DiffusionPipeline.fromPretrained(folder, manager);
             UNet2DConfig unetConfig = ((UNet2DModel) pipe.unet()).config(); // fromPretrained reads a diffusers UNet
             int[] hw = unetConfig.sampleSize();
             int trained = hw == null ? imageSize : hw[0];
             if (trained != imageSize) {
-                throw new ParameterException(spec.commandLine(), "--image_size " + imageSize + " does not fit the start"
-                        + " model: " + startModel + " was trained at " + trained + "x" + trained + " pixels (sample_size "
-                        + trained + "). Pass --image_size " + trained + " (a fine-tune at another size would train a"
-                        + " different resolution).");
+                throw bad("--image_size " + imageSize + " does not fit the start model: " + startModel + " was trained at "
+                        + trained + "x" + trained + " pixels (sample_size " + trained + "). Pass --image_size " + trained
+                        + " (a fine-tune at another size would train a different resolution).");
             }
-            ImageDataset data = loadDataset(imageSize, unetConfig.inChannels());
-            TrainingSummary s = runTraining(pipe.unet(), pipe.scheduler(), data);
+            Preprocess course = Preprocess.course(imageSize).withChannels(unetConfig.inChannels());
+            train(pipe.unet(), pipe.scheduler(), loadDataset(course), config, resume ? logDir : null);
             return 0;
         }
     }

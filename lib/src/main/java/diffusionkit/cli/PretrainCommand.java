@@ -3,13 +3,14 @@ package diffusionkit.cli;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import diffusionkit.data.ImageDataset;
+import diffusionkit.data.Preprocess;
 import diffusionkit.models.UNet2DConfig;
 import diffusionkit.models.UNet2DModel;
 import diffusionkit.schedulers.Scheduler;
 import diffusionkit.schedulers.SchedulerConfig;
+import diffusionkit.training.TrainingConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,31 +69,9 @@ final class PretrainCommand extends TrainOptions {
             description = "DDPM training timesteps (default: ${DEFAULT-VALUE})")
     int numTrainTimesteps = 1000;
 
-    @Option(names = {"--model_save_name", "--model-save-name"},
-            description = "folder the trained pipeline is saved to (default: ${DEFAULT-VALUE})")
-    Path modelSaveName = Path.of("runs", "pretrain", "model");
-
-    @Option(names = {"--log_dir", "--log-dir"},
-            description = "folder of loss.csv, loss.png, samples/ and checkpoints/ (default: ${DEFAULT-VALUE})")
-    Path logDir = Path.of("runs", "pretrain");
-
-    @Option(names = {"--lr"}, description = "AdamW learning rate; higher than finetune's because the weights start"
-            + " random (default: ${DEFAULT-VALUE})")
-    double lr = 1e-4;
-
-    @Override
-    double learningRate() {
-        return lr;
-    }
-
-    @Override
-    Path logDir() {
-        return logDir;
-    }
-
-    @Override
-    Path modelSaveName() {
-        return modelSaveName;
+    PretrainCommand() {
+        super("pretrain");
+        lr = 1e-4;
     }
 
     /** The UNet config named by --config. */
@@ -103,8 +82,8 @@ final class PretrainCommand extends TrainOptions {
         } else if (Files.exists(Path.of(config))) {
             c = UNet2DConfig.load(Path.of(config));
         } else {
-            throw new ParameterException(spec.commandLine(), "--config '" + config + "' is neither a preset "
-                    + PRESETS.keySet() + " nor an existing config.json file or folder");
+            throw bad("--config '" + config + "' is neither a preset " + PRESETS.keySet()
+                    + " nor an existing config.json file or folder");
         }
         if (imageSize > 0) {
             c = c.with("sample_size", imageSize);
@@ -112,32 +91,31 @@ final class PretrainCommand extends TrainOptions {
         try {
             c.validate();
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "--config " + config + ": " + e.getMessage());
+            throw bad("--config " + config + ": " + e.getMessage());
         }
         if (c.sampleSize() == null) {
-            throw new ParameterException(spec.commandLine(), "--config " + config + " has no sample_size: pass --image_size");
+            throw bad("--config " + config + " has no sample_size: pass --image_size");
         }
         return c;
     }
 
     @Override
     public Integer call() throws Exception {
-        validateCommon();
+        TrainingConfig settings = trainingConfig(TrainingConfig.builder());
         nonNegative("--image_size", imageSize);
         positive("--num_train_timesteps", numTrainTimesteps);
         UNet2DConfig c = unetConfig();
         if (!SchedulerConfig.BETA_SCHEDULES.contains(betaSchedule)) {
-            throw new ParameterException(spec.commandLine(), "--beta_schedule '" + betaSchedule + "': use one of "
-                    + SchedulerConfig.BETA_SCHEDULES);
+            throw bad("--beta_schedule '" + betaSchedule + "': use one of " + SchedulerConfig.BETA_SCHEDULES);
         }
         Scheduler scheduler = Scheduler.fromConfig(SchedulerConfig.builder(SchedulerConfig.DDPM)
                 .optBetaSchedule(betaSchedule).optNumTrainTimesteps(numTrainTimesteps).build());
-        try (NDManager manager = NDManager.newBaseManager(chosenDevice())) {
+        try (NDManager manager = NDManager.newBaseManager(device(device))) {
             Engine.getInstance().setRandomSeed((int) seed); // the initial weights
             try (UNet2DModel unet = new UNet2DModel(c, manager)) {
                 System.err.println("UNet2DModel " + config + ": " + unet.numParameters() + " parameters");
-                ImageDataset data = loadDataset(c.sampleSize()[0], c.inChannels());
-                runTraining(unet, scheduler, data);
+                ImageDataset data = loadDataset(Preprocess.course(c.sampleSize()[0]).withChannels(c.inChannels()));
+                train(unet, scheduler, data, settings, resume ? logDir : null);
             }
             return 0;
         }

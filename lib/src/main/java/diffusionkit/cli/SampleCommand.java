@@ -1,6 +1,6 @@
 package diffusionkit.cli;
 
-import ai.djl.engine.Engine;
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import diffusionkit.pipelines.DiffusionPipeline;
 import diffusionkit.pipelines.PipelineOutput;
@@ -8,23 +8,15 @@ import diffusionkit.schedulers.DDPMScheduler;
 import diffusionkit.viz.ImageGrid;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
-import diffusionkit.util.DeviceChoice;
 
 import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.Callable;
+import java.util.Locale;
 
 /** Writes a PNG grid of samples from a saved model. */
 @Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Sample images from a saved model into a PNG grid.",
                 "Example: ./kit sample --model emoji-base --num_images 16 --steps 50 --output samples.png"})
-final class SampleCommand implements Callable<Integer> {
-
-    @Spec
-    CommandSpec spec;
+final class SampleCommand extends KitCommand {
 
     @Option(names = {"--model"}, description = "a diffusers folder (pipeline or bare UNet) or a kit model name"
             + " (default: ${DEFAULT-VALUE})")
@@ -59,22 +51,17 @@ final class SampleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        for (var e : List.of(new Object[] {"--num_images", numImages}, new Object[] {"--steps", steps},
-                new Object[] {"--nrow", nrow}, new Object[] {"--upscale", upscale})) {
-            if ((Integer) e[1] <= 0) {
-                throw new ParameterException(spec.commandLine(), e[0] + " must be positive, got " + e[1]);
-            }
-        }
-        String s = scheduler.toLowerCase(java.util.Locale.ROOT);
+        positive("--num_images", numImages);
+        positive("--steps", steps);
+        positive("--nrow", nrow);
+        positive("--upscale", upscale);
+        String s = scheduler.toLowerCase(Locale.ROOT);
         if (!s.equals("ddim") && !s.equals("ddpm")) {
-            throw new ParameterException(spec.commandLine(), "--scheduler '" + scheduler + "': use ddim or ddpm");
+            throw bad("--scheduler '" + scheduler + "': use ddim or ddpm");
         }
-        String d = device.trim().toLowerCase(java.util.Locale.ROOT);
-        if (!List.of("auto", "cpu", "gpu", "cuda").contains(d)) {
-            throw new ParameterException(spec.commandLine(), "--device '" + device + "' is not a device: use auto, cpu or gpu");
-        }
+        Device dev = device(device);
         Path folder = KitModels.resolve(model, "--model");
-        try (NDManager manager = NDManager.newBaseManager(DeviceChoice.decide(d, null, Engine.getInstance().getGpuCount()).device());
+        try (NDManager manager = NDManager.newBaseManager(dev);
                 DiffusionPipeline pipe = DiffusionPipeline.fromPretrained(folder, manager)) {
             long t0 = System.nanoTime();
             PipelineOutput out;
@@ -87,8 +74,8 @@ final class SampleCommand implements Callable<Integer> {
             try (out) {
                 ImageGrid.savePng(ImageGrid.upscale(ImageGrid.of(out.images(), nrow), upscale), output);
             }
-            System.out.printf(java.util.Locale.ROOT, "wrote %s: %d images, %d %s steps, %.1f s%n", output, numImages, steps,
-                    s.toUpperCase(java.util.Locale.ROOT), (System.nanoTime() - t0) / 1e9);
+            System.out.printf(Locale.ROOT, "wrote %s: %d images, %d %s steps, %.1f s%n", output, numImages, steps,
+                    s.toUpperCase(Locale.ROOT), (System.nanoTime() - t0) / 1e9);
             return 0;
         }
     }

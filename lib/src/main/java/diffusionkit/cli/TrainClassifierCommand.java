@@ -8,24 +8,17 @@ import diffusionkit.data.PackagedDatasets;
 import diffusionkit.data.Preprocess;
 import diffusionkit.util.DeviceChoice;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 
 /** Trains the digit classifier that grades class-conditioned samples ({@link MnistClassifier}) and saves it. */
 @Command(name = "train-classifier", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Train the 28x28 digit classifier (MnistClassifier) that grades the class-conditioned samples,",
                 "print its test accuracy and save it. The shipped datasets/models/mnist-classifier is",
                 "./kit train-classifier --output datasets/models/mnist-classifier (2 epochs, about 2 minutes on 2 cores)."})
-final class TrainClassifierCommand implements Callable<Integer> {
-
-    @Spec
-    CommandSpec spec;
+final class TrainClassifierCommand extends KitCommand {
 
     @Option(names = "--output", required = true, description = "the folder to save the classifier into")
     Path output;
@@ -44,9 +37,7 @@ final class TrainClassifierCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (epochs < 1) {
-            throw new ParameterException(spec.commandLine(), "--epochs must be >= 1, got " + epochs);
-        }
+        positive("--epochs", epochs);
         ImageDataset train = PackagedDatasets.defaults().load(dataset).withPreprocess(Preprocess.NONE);
         ImageDataset test = PackagedDatasets.defaults().load(testDataset).withPreprocess(Preprocess.NONE);
         long t0 = System.nanoTime();

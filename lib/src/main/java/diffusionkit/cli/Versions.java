@@ -1,24 +1,16 @@
 package diffusionkit.cli;
 
+import ai.djl.engine.Engine;
 import picocli.CommandLine;
 
 /** Versions of the kit, Java and DJL, for {@code --version} and banners. */
 public final class Versions implements CommandLine.IVersionProvider {
 
-    /** The kit's version, from the jar manifest (or "dev" when run from classes). */
-    public static String kit() {
-        String v = Versions.class.getPackage().getImplementationVersion();
-        return v != null ? v : "dev";
-    }
-
-    /** DJL's version. */
-    public static String djl() {
-        return ai.djl.engine.Engine.getDjlVersion();
-    }
-
-    /** One line: kit, Java, DJL. */
+    /** One line: the kit (from the jar manifest, "dev" when run from classes), Java, DJL. */
     public static String line() {
-        return "diffusion-kit " + kit() + ", Java " + System.getProperty("java.version") + ", DJL " + djl();
+        String kit = Versions.class.getPackage().getImplementationVersion();
+        return "diffusion-kit " + (kit != null ? kit : "dev") + ", Java " + System.getProperty("java.version") + ", DJL "
+                + Engine.getDjlVersion();
     }
 
     @Override

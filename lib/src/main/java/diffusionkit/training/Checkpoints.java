@@ -6,7 +6,6 @@ import diffusionkit.util.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -43,19 +42,14 @@ public final class Checkpoints {
     /** The complete checkpoints under {@code logDir} (those with a trainer state), oldest first. */
     public static List<Path> list(Path logDir) throws IOException {
         Path dir = logDir.resolve(FOLDER);
-        List<Path> out = new ArrayList<>();
         if (!Files.isDirectory(dir)) {
-            return out;
+            return List.of();
         }
         try (var s = Files.list(dir)) {
-            for (Path p : s.toList()) {
-                if (NAME.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p.resolve(TrainerState.FILE_NAME))) {
-                    out.add(p);
-                }
-            }
+            return s.filter(p -> NAME.matcher(p.getFileName().toString()).matches())
+                    .filter(p -> Files.isRegularFile(p.resolve(TrainerState.FILE_NAME)))
+                    .sorted(Comparator.comparingLong(Checkpoints::step)).toList();
         }
-        out.sort(Comparator.comparingLong(Checkpoints::step));
-        return out;
     }
 
     /** The step of a {@code checkpoint-<step>} folder. */
@@ -65,22 +59,30 @@ public final class Checkpoints {
     }
 
     /**
-     * The checkpoint to resume from: {@code path} itself when it holds a {@value TrainerState#FILE_NAME}, else the
-     * newest checkpoint under it (a log folder).
-     *
-     * @throws CheckpointException when there is none
+     * The checkpoint in {@code path}: {@code path} itself when it holds a {@value TrainerState#FILE_NAME}, else the
+     * newest checkpoint under it (a log folder); null when there is none.
      */
-    public static Path resolve(Path path) throws IOException {
+    public static Path find(Path path) throws IOException {
         if (Files.isRegularFile(path.resolve(TrainerState.FILE_NAME))) {
             return path;
         }
         List<Path> all = list(path);
-        if (all.isEmpty()) {
+        return all.isEmpty() ? null : all.get(all.size() - 1);
+    }
+
+    /**
+     * The checkpoint to resume from, as {@link #find(Path)}.
+     *
+     * @throws CheckpointException when there is none
+     */
+    public static Path resolve(Path path) throws IOException {
+        Path cp = find(path);
+        if (cp == null) {
             throw new CheckpointException("nothing to resume in " + path.toAbsolutePath() + ": no " + FOLDER
                     + "/checkpoint-<step>/ with a " + TrainerState.FILE_NAME + ". Pass the --log_dir of an earlier run that"
                     + " saved checkpoints (--save_model_every), or drop --resume.");
         }
-        return all.get(all.size() - 1);
+        return cp;
     }
 
     /** Deletes all but the newest {@code keep} checkpoints. */

@@ -30,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.LongStream;
 
 /**
  * Noise-prediction training of a {@link NoisePredictor} (Ho et al. 2020, Algorithm 1), as the course's
@@ -78,8 +79,8 @@ import java.util.Map;
  * uninterrupted run.
  *
  * <h2>Outputs</h2>
- * In {@link TrainingConfig#logDir()}: {@code loss.csv} ({@link LossTable}), {@code loss.png} ({@link LossChart}),
- * {@code summary.json} ({@link SummaryFile}), {@code samples/step_<n>.png} (DDIM sample grids, for a
+ * In {@link TrainingConfig#logDir()}: {@code loss.csv}, {@code loss.png} and {@code summary.json} ({@link LossTable}),
+ * {@code samples/step_<n>.png} (DDIM sample grids, for a
  * {@link UNet2DModel}) and {@code checkpoints/checkpoint-<step>/} (see {@link Checkpoints}). The final pipeline goes
  * to {@link TrainingConfig#outputDir()} (with EMA on, the EMA weights, as diffusers' training scripts do).
  *
@@ -110,9 +111,9 @@ public final class DiffusionTrainer {
     private long runStartNanos; // 0 outside train()
 
     /**
-     * A trainer; the optimiser starts from scratch (see {@link #resume(Path)}). With a log folder, a
-     * {@link LossTable}, {@link LossChart} and {@link SummaryFile} write their files there; with
-     * {@link TrainingConfig#progressBar()}, a {@link ProgressBar} draws on stderr.
+     * A trainer; the optimiser starts from scratch (see {@link #resume(Path)}). With a log folder, its
+     * {@link LossTable} writes its files there; with {@link TrainingConfig#progressBar()}, a {@link ProgressBar} draws
+     * on stderr.
      *
      * @param model the model to train (its parameters are updated in place)
      * @param scheduler the noise schedule of {@code addNoise} (and of the sample grids)
@@ -159,10 +160,6 @@ public final class DiffusionTrainer {
         this.rng = new SeededNoise(config.seed());
         this.lossTable = new LossTable(config.logDir(), this::elapsedSeconds);
         listeners.add(lossTable);
-        if (config.logDir() != null) {
-            listeners.add(new LossChart(config.logDir(), lossTable));
-            listeners.add(new SummaryFile(config.logDir()));
-        }
         if (config.progressBar()) {
             listeners.add(new ProgressBar(System.err, totalSteps(), 0));
         }
@@ -191,11 +188,6 @@ public final class DiffusionTrainer {
     /** The EMA of the weights, or null when EMA is off. */
     public Ema ema() {
         return ema;
-    }
-
-    /** The settings. */
-    public TrainingConfig config() {
-        return config;
     }
 
     /** Updates done so far (including those before a resume). */
@@ -253,9 +245,7 @@ public final class DiffusionTrainer {
         long startStep = globalStep;
         List<Double> runLosses = new ArrayList<>();
         double lastEpochMean = Double.NaN;
-        for (TrainingListener l : listeners) {
-            l.onTrainStart(this);
-        }
+        tell(l -> l.onTrainStart(this));
         outer:
         for (; epoch < config.numEpochs(); epoch++) {
             lrSchedule.setEpoch(epoch);
@@ -272,9 +262,7 @@ public final class DiffusionTrainer {
                     loss = step(batches.subList(batchInEpoch,
                             Math.min(batches.size(), batchInEpoch + config.gradAccumulationSteps())));
                 } catch (NonFiniteException e) {
-                    for (TrainingListener l : listeners) {
-                        l.onTrainError(e); // e.g. the loss table up to the last good step
-                    }
+                    tell(l -> l.onTrainError(e)); // e.g. the loss table up to the last good step
                     secondsBefore = elapsedSeconds();
                     runStartNanos = 0;
                     throw e;
@@ -282,9 +270,7 @@ public final class DiffusionTrainer {
                 runLosses.add(loss);
                 epochLossSum += loss;
                 epochSteps++;
-                for (TrainingListener l : listeners) {
-                    l.onStep(globalStep, epoch, loss, lr);
-                }
+                tell(l -> l.onStep(globalStep, epoch, loss, lr));
                 if (config.logSamplesEvery() > 0 && globalStep % config.logSamplesEvery() == 0) {
                     logSamples();
                 }
@@ -292,10 +278,9 @@ public final class DiffusionTrainer {
                     saveCheckpoint();
                 }
             }
-            lastEpochMean = epochLossSum / Math.max(1, epochSteps);
-            for (TrainingListener l : listeners) {
-                l.onEpochEnd(epoch, lastEpochMean);
-            }
+            double mean = epochLossSum / Math.max(1, epochSteps);
+            tell(l -> l.onEpochEnd(epoch, mean));
+            lastEpochMean = mean;
             epochLossSum = 0;
             epochSteps = 0;
             batchInEpoch = 0;
@@ -312,9 +297,7 @@ public final class DiffusionTrainer {
         TrainingSummary summary = new TrainingSummary(globalStep, globalStep - startStep, epoch, seconds, lastEpochMean,
                 runLosses.isEmpty() ? Double.NaN : runLosses.get(runLosses.size() - 1), List.copyOf(runLosses),
                 config.outputDir(), config.logDir());
-        for (TrainingListener l : listeners) {
-            l.onTrainEnd(summary);
-        }
+        tell(l -> l.onTrainEnd(summary));
         return summary;
     }
 
@@ -369,26 +352,14 @@ public final class DiffusionTrainer {
         SeededNoise g = new SeededNoise(seed);
         int numTrain = scheduler.numTrainTimesteps();
         double sum = 0;
-        int count = 0;
+        long count = 0;
         for (int r = 0; r < repeats; r++) {
             for (int[] idx : images.batches(config.batchSize(), seed, r)) {
                 try (NDManager sm = model.manager().newSubManager()) {
-                    ImageDataset.Batch batch = images.batch(sm, idx, seed + r);
-                    NDArray x0 = batch.images();
-                    Shape shape = x0.getShape();
-                    int n = (int) shape.get(0);
-                    int chw = (int) (shape.size() / n);
-                    long[] t = new long[n];
-                    float[] eps = new float[n * chw];
-                    for (int i = 0; i < n; i++) {
-                        t[i] = g.nextLong(numTrain);
-                        System.arraycopy(g.randnFloats(chw), 0, eps, i * chw, chw);
-                    }
-                    NDArray noise = sm.create(eps, shape);
-                    NDArray timesteps = sm.create(t);
-                    NDArray pred = model.forward(scheduler.addNoise(x0, noise, timesteps), timesteps,
-                            conditional ? batch.labels() : null, false);
-                    sum += pred.sub(noise).square().mean().getFloat() * n;
+                    Noised in = noised(images.batch(sm, idx, seed + r), g, numTrain, 0, sm);
+                    NDArray pred = model.forward(in.noisy(), in.timesteps(), in.labels(), false);
+                    long n = in.noise().getShape().get(0);
+                    sum += pred.sub(in.noise()).square().mean().getFloat() * n;
                     count += n;
                 }
             }
@@ -400,28 +371,10 @@ public final class DiffusionTrainer {
     private double backward(int[] indices, int batchIndex, int group) {
         try (NDManager sm = model.manager().newSubManager()) {
             long flipSeed = config.seed() * 0x9E3779B97F4A7C15L + epoch * 1_000_003L + batchIndex;
-            ImageDataset.Batch batch = data.batch(sm, indices, flipSeed);
-            NDArray x0 = batch.images();
-            Shape shape = x0.getShape();
-            int n = (int) shape.get(0);
-            int chw = (int) (shape.size() / n);
-            long[] t = new long[n];
-            float[] eps = new float[n * chw];
-            long[] y = conditional ? batch.labels().toLongArray() : null;
-            for (int i = 0; i < n; i++) { // per image: its timestep, its noise, whether its label is dropped
-                t[i] = rng.nextLong(timestepBound); // torch.randint(0, timestepBound)
-                System.arraycopy(rng.randnFloats(chw), 0, eps, i * chw, chw); // torch.randn_like(x)
-                if (config.labelDropout() > 0 && rng.nextDouble() < config.labelDropout()) {
-                    y[i] = model.nullLabel(); // classifier-free guidance: learn the unconditional model too
-                }
-            }
-            NDArray noise = sm.create(eps, shape);
-            NDArray timesteps = sm.create(t);
-            NDArray labels = conditional ? sm.create(y) : null;
+            Noised in = noised(data.batch(sm, indices, flipSeed), rng, timestepBound, config.labelDropout(), sm);
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray noisy = scheduler.addNoise(x0, noise, timesteps); // x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε
-                NDArray pred = model.forward(noisy, timesteps, labels, true); // ε̂
-                NDArray loss = pred.sub(noise).square().mean(); // F.mse_loss(ε̂, ε)
+                NDArray pred = model.forward(in.noisy(), in.timesteps(), in.labels(), true); // ε̂
+                NDArray loss = pred.sub(in.noise()).square().mean(); // F.mse_loss(ε̂, ε)
                 NDArray objective = config.summedAccumulation()
                         ? loss.mul(loss.duplicate().stopGradient()) // loss.backward(loss): ∇(loss²/2)
                         : Scalars.div(loss, group); // (loss / k).backward()
@@ -429,6 +382,33 @@ public final class DiffusionTrainer {
                 return loss.getFloat();
             }
         }
+    }
+
+    /** A batch made noisy: x_t, the noise ε, the timesteps t and the labels y (null for an unconditional model). */
+    private record Noised(NDArray noisy, NDArray noise, NDArray timesteps, NDArray labels) {}
+
+    /**
+     * Draws from {@code g}, image by image, its timestep below {@code bound}, its noise and, with {@code labelDropout}
+     * p, whether its label becomes the null class; then {@code x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε}.
+     */
+    private Noised noised(ImageDataset.Batch batch, SeededNoise g, long bound, double labelDropout, NDManager sm) {
+        NDArray x0 = batch.images();
+        Shape shape = x0.getShape();
+        int n = (int) shape.get(0);
+        int chw = (int) (shape.size() / n);
+        long[] t = new long[n];
+        float[] eps = new float[n * chw];
+        long[] y = conditional ? batch.labels().toLongArray() : null;
+        for (int i = 0; i < n; i++) {
+            t[i] = g.nextLong(bound); // torch.randint(0, bound)
+            System.arraycopy(g.randnFloats(chw), 0, eps, i * chw, chw); // torch.randn_like(x)
+            if (labelDropout > 0 && g.nextDouble() < labelDropout) {
+                y[i] = model.nullLabel(); // classifier-free guidance: learn the unconditional model too
+            }
+        }
+        NDArray noise = sm.create(eps, shape);
+        NDArray timesteps = sm.create(t);
+        return new Noised(scheduler.addNoise(x0, noise, timesteps), noise, timesteps, conditional ? sm.create(y) : null);
     }
 
     // ------------------------------------------------------------------ samples, checkpoints
@@ -444,14 +424,9 @@ public final class DiffusionTrainer {
         }
         DiffusionPipeline pipe = new DiffusionPipeline(unet, scheduler); // not closed: it would free the model
         try (NDManager sm = model.manager().newSubManager()) {
-            NDArray labels = null;
-            if (conditional) {
-                long[] l = new long[config.numSampleImages()];
-                for (int i = 0; i < l.length; i++) {
-                    l[i] = i % model.numClasses();
-                }
-                labels = sm.create(l);
-            }
+            NDArray labels = conditional
+                    ? sm.create(LongStream.range(0, config.numSampleImages()).map(i -> i % model.numClasses()).toArray())
+                    : null;
             try (PipelineOutput out = pipe.generateDdim(config.numSampleImages(), config.sampleSteps(), 0f, config.seed(),
                     labels, null)) {
                 int size = (int) out.images().getShape().get(2);
@@ -469,19 +444,13 @@ public final class DiffusionTrainer {
         if (config.logDir() != null) {
             ImageGrid.savePng(grid, config.logDir().resolve("samples").resolve(String.format(Locale.ROOT, "step_%06d.png", globalStep)));
         }
-        for (TrainingListener l : listeners) {
-            l.onSamples(globalStep, grid);
-        }
+        tell(l -> l.onSamples(globalStep, grid));
     }
 
     /** The newest checkpoint in the log folder, or null when there is none (or no log folder). */
     private Path lastCheckpoint() {
-        if (config.logDir() == null) {
-            return null;
-        }
         try {
-            List<Path> all = Checkpoints.list(config.logDir());
-            return all.isEmpty() ? null : all.get(all.size() - 1);
+            return config.logDir() == null ? null : Checkpoints.find(config.logDir());
         } catch (IOException e) {
             return null;
         }
@@ -520,9 +489,7 @@ public final class DiffusionTrainer {
             }
         });
         Checkpoints.prune(config.logDir(), config.keepCheckpoints());
-        for (TrainingListener l : listeners) {
-            l.onCheckpoint(globalStep, target);
-        }
+        tell(l -> l.onCheckpoint(globalStep, target));
         return target;
     }
 
@@ -550,6 +517,17 @@ public final class DiffusionTrainer {
                 model.loadStateDict(raw);
             }
         }
+    }
+
+    /** Calls every listener. */
+    private void tell(ListenerCall call) throws IOException {
+        for (TrainingListener l : listeners) {
+            call.on(l);
+        }
+    }
+
+    private interface ListenerCall {
+        void on(TrainingListener listener) throws IOException;
     }
 
     // ------------------------------------------------------------------ resume

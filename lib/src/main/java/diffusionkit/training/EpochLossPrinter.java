@@ -64,11 +64,7 @@ public final class EpochLossPrinter implements TrainingListener {
 
     /** The mean of the last (up to) 100 losses; NaN before the first. */
     public double average() {
-        double s = 0;
-        for (double v : last) {
-            s += v;
-        }
-        return last.isEmpty() ? Double.NaN : s / last.size();
+        return last.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
     }
 
     private void add(double loss) {

@@ -17,7 +17,8 @@ import java.util.function.Consumer;
  * trainer.addListener(live);
  * </pre>
  * The text is drawn at the first step and then at most twice a second, the chart every
- * {@link #optChartEvery(double)} seconds from the start (and at the end of each epoch), so a fast loop is not slowed down by drawing. The per-epoch mean losses are kept for a table.
+ * {@link #optChartEvery(double)} seconds from the start (and at the end of each epoch), so a fast loop is not slowed
+ * down by drawing. The per-epoch mean losses are kept for a table.
  */
 public final class LiveTrainingView implements TrainingListener {
 
@@ -32,7 +33,6 @@ public final class LiveTrainingView implements TrainingListener {
     private boolean drawn;
     private long lastText;
     private long lastChart = startNanos;
-    private int window = 20;
 
     /**
      * @param totalSteps the run's last step (for the bar and the ETA)
@@ -48,12 +48,6 @@ public final class LiveTrainingView implements TrainingListener {
     /** Seconds between chart redraws (3). */
     public LiveTrainingView optChartEvery(double seconds) {
         this.chartEverySeconds = seconds;
-        return this;
-    }
-
-    /** Moving-average window of the chart (20 steps). */
-    public LiveTrainingView optWindow(int steps) {
-        this.window = Math.max(1, steps);
         return this;
     }
 
@@ -76,6 +70,15 @@ public final class LiveTrainingView implements TrainingListener {
     public void onEpochEnd(int epoch, double meanLoss) {
         epochMeans.add(meanLoss);
         epochLines.append(String.format(Locale.ROOT, "%nepoch %d: average loss %.5f", epoch, meanLoss));
+        redraw(epoch);
+    }
+
+    /** Draws the final text and chart (call after training, when the last step did not end an epoch). */
+    public void finish() {
+        redraw(epochMeans.size());
+    }
+
+    private void redraw(int epoch) {
         long now = System.nanoTime();
         if (progress != null && !losses.isEmpty()) {
             progress.accept(text(losses.size(), epoch, losses.get(losses.size() - 1), now));
@@ -86,19 +89,9 @@ public final class LiveTrainingView implements TrainingListener {
         }
     }
 
-    /** Draws the final text and chart (call after training, when the last step did not end an epoch). */
-    public void finish() {
-        if (progress != null && !losses.isEmpty()) {
-            progress.accept(text(losses.size(), epochMeans.size(), losses.get(losses.size() - 1), System.nanoTime()));
-        }
-        if (chart != null && !losses.isEmpty()) {
-            chart.accept(chart());
-        }
-    }
-
-    /** The loss chart so far (one point per step and a moving average). */
+    /** The loss chart so far (one point per step and its moving average over 20). */
     public BufferedImage chart() {
-        return Charts.toImage(Charts.lossChart(losses, window));
+        return Charts.toImage(Charts.lossChart(losses, 20));
     }
 
     /** Every step's loss so far (a copy). */

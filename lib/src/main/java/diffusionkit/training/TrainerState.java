@@ -1,8 +1,5 @@
 package diffusionkit.training;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -12,6 +9,7 @@ import diffusionkit.util.SeededNoise;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * Where a run stood when a checkpoint was written: the contents of {@code trainer_state.json}.
@@ -32,36 +30,27 @@ public record TrainerState(long globalStep, int epoch, int batchInEpoch, long[] 
     /** The file name inside a checkpoint folder. */
     public static final String FILE_NAME = "trainer_state.json";
 
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
-
     /** The JSON text. */
     public String toJson() {
         JsonObject o = new JsonObject();
         o.addProperty("global_step", globalStep);
         o.addProperty("epoch", epoch);
         o.addProperty("batch_in_epoch", batchInEpoch);
-        JsonArray rng = new JsonArray();
-        for (long v : rngState) {
-            rng.add(Long.toHexString(v));
-        }
-        o.add("rng_state", rng);
+        o.add("rng_state", TrainingConfig.GSON.toJsonTree(Arrays.stream(rngState).mapToObj(Long::toHexString).toList()));
         o.addProperty("learning_rate", learningRate);
         o.addProperty("epoch_loss_sum", epochLossSum);
         o.addProperty("epoch_steps", epochSteps);
         o.addProperty("ema_steps", emaSteps);
         o.add("config", JsonParser.parseString(configJson));
-        return GSON.toJson(o) + "\n";
+        return TrainingConfig.GSON.toJson(o) + "\n";
     }
 
     /** Reads {@code trainer_state.json}; a damaged file gives an error that names it and the fix. */
     public static TrainerState read(Path file) throws IOException {
         try {
             JsonObject o = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
-            JsonArray a = o.getAsJsonArray("rng_state");
-            long[] rng = new long[a.size()];
-            for (int i = 0; i < rng.length; i++) {
-                rng[i] = Long.parseUnsignedLong(a.get(i).getAsString(), 16);
-            }
+            long[] rng = o.getAsJsonArray("rng_state").asList().stream()
+                    .mapToLong(v -> Long.parseUnsignedLong(v.getAsString(), 16)).toArray();
             JsonElement cfg = o.get("config");
             return new TrainerState(o.get("global_step").getAsLong(), o.get("epoch").getAsInt(),
                     o.get("batch_in_epoch").getAsInt(), rng, o.get("learning_rate").getAsDouble(),

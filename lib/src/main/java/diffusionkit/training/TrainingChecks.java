@@ -68,22 +68,14 @@ public final class TrainingChecks {
             return String.format(Locale.ROOT, "%d losses, all finite (too few steps to judge a trend)", n);
         }
         int k = n / 5;
-        double first = mean(losses.subList(0, k));
-        double last = mean(losses.subList(n - k, n));
+        double first = losses.subList(0, k).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        double last = losses.subList(n - k, n).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
         String found = String.format(Locale.ROOT, "%d losses, all finite; the loss fell from %.4f (mean of steps 1-%d) to "
                 + "%.4f (steps %d-%d)", n, first, k, last, n - k + 1, n);
         if (!(last < first)) {
             throw new IllegalStateException("the loss did not fall: " + found.replace("fell", "went"));
         }
         return found;
-    }
-
-    private static double mean(List<Double> v) {
-        double s = 0;
-        for (double d : v) {
-            s += d;
-        }
-        return s / v.size();
     }
 
     /** The name of the first parameter whose gradient holds a NaN or an infinity, or null when all are finite. */

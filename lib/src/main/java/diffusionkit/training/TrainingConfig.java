@@ -2,6 +2,8 @@ package diffusionkit.training;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonPrimitive;
+import com.google.gson.JsonSerializer;
 
 import java.nio.file.Path;
 
@@ -48,50 +50,37 @@ public record TrainingConfig(int batchSize, int gradAccumulationSteps, int numEp
         double labelDropout, long timestepBound, long stopAtMillis, boolean summedAccumulation, Path logDir,
         Path outputDir, boolean progressBar) {
 
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
+    /** Pretty JSON, NaN allowed, paths as strings: for a run's files ({@link TrainerState} too). */
+    static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues()
+            .registerTypeHierarchyAdapter(Path.class, (JsonSerializer<Path>) (p, type, c) -> new JsonPrimitive(p.toString()))
+            .create();
 
-    /** Checks every value; each error names the setting and the fix. */
+    /** Checks every value; each error names the command-line option (where there is one), the setting and the fix. */
     public TrainingConfig {
-        positive("batchSize (--batch_size)", batchSize);
-        positive("gradAccumulationSteps (--grad_accumulation_steps)", gradAccumulationSteps);
-        positive("numEpochs (--num_epochs)", numEpochs);
-        nonNegative("maxSteps (--max_steps)", maxSteps);
-        if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
-            throw new IllegalArgumentException("learning rate (--lr) must be a positive number, got " + learningRate);
-        }
-        if (weightDecay < 0) {
-            throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
-        }
-        if (!(lrGamma > 0) || lrGamma > 1) {
-            throw new IllegalArgumentException("lrGamma (ExponentialLR gamma) must be in (0, 1], got " + lrGamma);
-        }
-        nonNegative("logSamplesEvery (--log_samples_every)", logSamplesEvery);
-        positive("numSampleImages (--num_sample_images)", numSampleImages);
-        positive("sampleSteps (--sample_steps)", sampleSteps);
-        nonNegative("saveModelEvery (--save_model_every)", saveModelEvery);
-        positive("keepCheckpoints (--keep_checkpoints)", keepCheckpoints);
-        if (emaDecay < 0 || emaDecay >= 1) {
-            throw new IllegalArgumentException("emaDecay must be in [0, 1) (0: no EMA), got " + emaDecay);
-        }
-        if (maxGradNorm < 0) {
-            throw new IllegalArgumentException("maxGradNorm must be >= 0 (0: no clipping), got " + maxGradNorm);
-        }
-        if (!(labelDropout >= 0) || labelDropout >= 1) {
-            throw new IllegalArgumentException("labelDropout (--label-dropout) must be in [0, 1) (0: off), got " + labelDropout);
-        }
-        nonNegative("timestepBound", timestepBound);
-        nonNegative("stopAtMillis", stopAtMillis);
+        check(batchSize > 0, "--batch_size", "batchSize", "positive", batchSize);
+        check(gradAccumulationSteps > 0, "--grad_accumulation_steps", "gradAccumulationSteps", "positive", gradAccumulationSteps);
+        check(numEpochs > 0, "--num_epochs", "numEpochs", "positive", numEpochs);
+        check(maxSteps >= 0, "--max_steps", "maxSteps", ">= 0 (0: no limit)", maxSteps);
+        check(learningRate > 0 && !Double.isInfinite(learningRate), "--lr", "learningRate", "positive", learningRate);
+        check(weightDecay >= 0, "--weight_decay", "weightDecay", ">= 0", weightDecay);
+        check(lrGamma > 0 && lrGamma <= 1, "--lr_gamma", "lrGamma", "in (0, 1] (ExponentialLR gamma)", lrGamma);
+        check(logSamplesEvery >= 0, "--log_samples_every", "logSamplesEvery", ">= 0 (0: never)", logSamplesEvery);
+        check(numSampleImages > 0, null, "numSampleImages", "positive", numSampleImages);
+        check(sampleSteps > 0, null, "sampleSteps", "positive", sampleSteps);
+        check(saveModelEvery >= 0, "--save_model_every", "saveModelEvery", ">= 0 (0: never)", saveModelEvery);
+        check(keepCheckpoints > 0, "--keep_checkpoints", "keepCheckpoints", "positive", keepCheckpoints);
+        check(emaDecay >= 0 && emaDecay < 1, "--ema_decay", "emaDecay", "in [0, 1) (0: no EMA)", emaDecay);
+        check(maxGradNorm >= 0, "--max_grad_norm", "maxGradNorm", ">= 0 (0: no clipping)", maxGradNorm);
+        check(labelDropout >= 0 && labelDropout < 1, "--label-dropout", "labelDropout", "in [0, 1) (0: off)", labelDropout);
+        check(timestepBound >= 0, null, "timestepBound", ">= 0 (0: all)", timestepBound);
+        check(stopAtMillis >= 0, null, "stopAtMillis", ">= 0 (0: never)", stopAtMillis);
     }
 
-    private static void positive(String name, long v) {
-        if (v <= 0) {
-            throw new IllegalArgumentException(name + " must be positive, got " + v);
-        }
-    }
-
-    private static void nonNegative(String name, long v) {
-        if (v < 0) {
-            throw new IllegalArgumentException(name + " must be >= 0 (0 turns it off), got " + v);
+    /** E.g. "--batch_size must be positive, got 0 (batchSize)". */
+    private static void check(boolean ok, String option, String name, String rule, Object value) {
+        if (!ok) {
+            throw new IllegalArgumentException(option == null ? name + " must be " + rule + ", got " + value
+                    : option + " must be " + rule + ", got " + value + " (" + name + ")");
         }
     }
 
@@ -142,10 +131,7 @@ public record TrainingConfig(int batchSize, int gradAccumulationSteps, int numEp
 
     /** The config as JSON (paths as strings), as stored in {@code trainer_state.json}. */
     public String toJson() {
-        com.google.gson.JsonObject o = GSON.toJsonTree(toBuilder()).getAsJsonObject();
-        o.addProperty("logDir", logDir == null ? null : logDir.toString());
-        o.addProperty("outputDir", outputDir == null ? null : outputDir.toString());
-        return GSON.toJson(o);
+        return GSON.toJson(this);
     }
 
     /** Builder of {@link TrainingConfig}. Defaults: those of {@code finetune_model.py} except where noted. */
@@ -172,8 +158,8 @@ public record TrainingConfig(int batchSize, int gradAccumulationSteps, int numEp
         private long timestepBound;
         private long stopAtMillis;
         private boolean summedAccumulation;
-        private transient Path logDir;
-        private transient Path outputDir;
+        private Path logDir;
+        private Path outputDir;
         private boolean progressBar;
 
         /** Images per micro-batch (16). */

@@ -6,7 +6,7 @@ import java.nio.file.Path;
 
 /**
  * Hears what a {@link DiffusionTrainer} does: notebooks use it for a live progress bar and a live loss plot; the
- * trainer's own logs ({@link LossTable}, {@link LossChart}, {@link SummaryFile}) and the course's epoch line
+ * trainer's own logs ({@link LossTable}: the loss table, chart and summary) and the course's epoch line
  * ({@link EpochLossPrinter}) are listeners too. Every method has an empty default, so a listener implements only
  * what it needs. Calls come from the training thread, after the step's arrays are freed.
  */

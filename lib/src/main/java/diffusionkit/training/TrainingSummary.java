@@ -1,5 +1,8 @@
 package diffusionkit.training;
 
+import com.google.gson.FieldNamingPolicy;
+import com.google.gson.GsonBuilder;
+
 import java.nio.file.Path;
 import java.util.List;
 
@@ -22,6 +25,15 @@ public record TrainingSummary(long steps, long stepsThisRun, int epochs, double 
     /** Seconds per update in this run. */
     public double secondsPerStep() {
         return stepsThisRun == 0 ? 0 : seconds / stepsThisRun;
+    }
+
+    /** The summary as {@code summary.json} holds it: the numbers, with snake_case keys ({@code steps_this_run}). */
+    public String toJson() {
+        record Numbers(long steps, long stepsThisRun, int epochs, double seconds, double secondsPerStep,
+                double lastEpochMeanLoss, double finalLoss) {}
+        return new GsonBuilder().setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES).setPrettyPrinting()
+                .serializeSpecialFloatingPointValues().create().toJson(new Numbers(steps, stepsThisRun, epochs, seconds,
+                        secondsPerStep(), lastEpochMeanLoss, finalLoss)) + "\n";
     }
 
     @Override

@@ -4,9 +4,8 @@
  * {@link diffusionkit.training.TrainingConfig}, checkpoints that resume exactly
  * ({@link diffusionkit.training.Checkpoints}), the optimiser {@link diffusionkit.training.AdamW},
  * {@link diffusionkit.training.ExponentialLR} and the weight average {@link diffusionkit.training.Ema}. What a run
- * reports goes through {@link diffusionkit.training.TrainingListener}s: the loss table
- * ({@link diffusionkit.training.LossTable}), chart ({@link diffusionkit.training.LossChart}), summary
- * ({@link diffusionkit.training.SummaryFile}), the course's epoch line ({@link diffusionkit.training.EpochLossPrinter}),
+ * reports goes through {@link diffusionkit.training.TrainingListener}s: the loss table, chart and summary
+ * ({@link diffusionkit.training.LossTable}), the course's epoch line ({@link diffusionkit.training.EpochLossPrinter}),
  * progress bars and live plots.
  */
 package diffusionkit.training;

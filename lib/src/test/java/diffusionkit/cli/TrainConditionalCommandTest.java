@@ -8,6 +8,7 @@ import diffusionkit.data.KitHome;
 import diffusionkit.io.Safetensors;
 import diffusionkit.training.Checkpoints;
 import diffusionkit.training.TrainerState;
+import diffusionkit.training.TrainingConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -87,6 +88,36 @@ class TrainConditionalCommandTest {
                 "--resume", "--max-steps", "1");
         assertEquals(2, rc);
         assertFalse(Files.exists(tmp.resolve("none")));
+    }
+
+    /** The shared training options carry the course's recipe as defaults, and the command's own names still work. */
+    @Test
+    void defaultsAreTheCoursesRecipeAndItsOwnNamesAreKept() {
+        TrainConditionalCommand cmd = new TrainConditionalCommand();
+        new CommandLine(cmd).parseArgs("--output", "runs/x");
+        TrainingConfig c = cmd.trainingConfig(TrainingConfig.conditionalCourse());
+        // the class-conditioning notebook: batch 128, 10 epochs, Adam(lr=1e-3), torch.randint(0, 999), no schedule
+        assertEquals(128, c.batchSize());
+        assertEquals(1, c.gradAccumulationSteps());
+        assertEquals(10, c.numEpochs());
+        assertEquals(1e-3, c.learningRate());
+        assertEquals(0, c.weightDecay());
+        assertEquals(1.0, c.lrGamma());
+        assertEquals(999, c.timestepBound());
+        assertEquals(0, c.seed());
+        assertEquals(50, c.saveModelEvery());
+        assertEquals(0, c.logSamplesEvery());
+        assertFalse(c.progressBar());
+        assertEquals(Path.of("runs/x/model"), c.outputDir());
+        assertEquals("mnist", cmd.datasetName);
+        assertFalse(cmd.flip, "digits are not mirrored");
+        cmd = new TrainConditionalCommand();
+        new CommandLine(cmd).parseArgs("--output", "runs/y", "--epochs", "3", "--batch-size", "64", "--checkpoint-every",
+                "7", "--dataset", "fashion-mnist-train", "--max-steps", "9", "--ema-decay", "0.99", "--seed", "5");
+        c = cmd.trainingConfig(TrainingConfig.conditionalCourse());
+        assertEquals(List.of(3, 64, 7, 9L, 0.99, 5L), List.of(c.numEpochs(), c.batchSize(), c.saveModelEvery(),
+                c.maxSteps(), c.emaDecay(), c.seed()));
+        assertEquals("fashion-mnist-train", cmd.datasetName);
     }
 
     static String[] concat(String[] a, String... b) {
