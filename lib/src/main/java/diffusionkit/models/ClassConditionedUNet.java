@@ -141,7 +141,7 @@ public final class ClassConditionedUNet implements NoisePredictor {
 
         /** A config from a parsed {@link #CONFIG_NAME} (copied) that came from {@code source}. */
         public static Config fromJson(JsonObject o, String source) {
-            return new Config(entries(o), source);
+            return new Config(o.asMap(), source);
         }
 
         @Override
@@ -219,7 +219,8 @@ public final class ClassConditionedUNet implements NoisePredictor {
 
     /** The course's scheduler: {@code DDPMScheduler(num_train_timesteps=1000, beta_schedule='squaredcos_cap_v2')}. */
     public static DDPMScheduler courseScheduler() {
-        return new DDPMScheduler(SchedulerConfig.builder(SchedulerConfig.DDPM).optBetaSchedule("squaredcos_cap_v2").build());
+        return new DDPMScheduler(SchedulerConfig.of(SchedulerConfig.DDPM)
+                .with(SchedulerConfig.BETA_SCHEDULE, "squaredcos_cap_v2"));
     }
 
     /** The course's model: CONCAT, 10 classes, embedding size 4, no null class; randomly initialised. */
@@ -472,7 +473,7 @@ public final class ClassConditionedUNet implements NoisePredictor {
         Config config = JsonConfig.read(cfgFile, CONFIG_NAME, CLASS_NAME + " config", "save the model again",
                 (o, source) -> {
                     JsonElement cls = o.get(JsonConfig.CLASS_NAME_KEY);
-                    if (cls == null || !cls.isJsonPrimitive() || !CLASS_NAME.equals(cls.getAsString())) {
+                    if (!CLASS_NAME.equals(JsonConfig.className(cls))) {
                         throw new IllegalArgumentException(source + ": _class_name must be \"" + CLASS_NAME + "\", got "
                                 + cls + "; this folder holds another kind of model.");
                     }

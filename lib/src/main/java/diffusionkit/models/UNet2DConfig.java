@@ -134,7 +134,7 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
 
     /** Builds a config from a parsed {@code config.json} object (copied) that came from {@code source}. */
     public static UNet2DConfig fromJson(JsonObject json, String source) {
-        return new UNet2DConfig(entries(json), source);
+        return new UNet2DConfig(json.asMap(), source);
     }
 
     /**
@@ -146,11 +146,6 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
         return read(folderOrFile, CONFIG_NAME, "UNet2DModel config", "a diffusers UNet2DModel folder holds "
                 + CONFIG_NAME + " and diffusion_pytorch_model.safetensors: point to that folder, or save the model again",
                 UNet2DConfig::fromJson);
-    }
-
-    /** The keys of {@code UNet2DModel.__init__} that diffusers writes to {@code config.json}. */
-    public static List<String> knownKeys() {
-        return FIELDS.stream().map(Field::key).toList();
     }
 
     // ---------------------------------------------------------------- accessors (diffusers names in camelCase)
@@ -173,11 +168,6 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
     /** {@code center_input_sample}: feed {@code 2 * sample - 1} instead of the sample. */
     public boolean centerInputSample() {
         return get(CENTER_INPUT_SAMPLE);
-    }
-
-    /** {@code time_embedding_type}. */
-    public String timeEmbeddingType() {
-        return get(TIME_EMBEDDING_TYPE);
     }
 
     /** {@code freq_shift}: the {@code downscale_freq_shift} of the sinusoidal embedding. */
@@ -220,24 +210,9 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
         return get(DOWNSAMPLE_PADDING);
     }
 
-    /** {@code downsample_type}. */
-    public String downsampleType() {
-        return get(DOWNSAMPLE_TYPE);
-    }
-
-    /** {@code upsample_type}. */
-    public String upsampleType() {
-        return get(UPSAMPLE_TYPE);
-    }
-
     /** {@code dropout}. */
     public double dropout() {
         return get(DROPOUT);
-    }
-
-    /** {@code act_fn}. */
-    public String actFn() {
-        return get(ACT_FN);
     }
 
     /** {@code attention_head_dim}; null means one head per block (head size = channels). */
@@ -260,29 +235,14 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
         return get(NORM_EPS);
     }
 
-    /** {@code resnet_time_scale_shift}. */
-    public String resnetTimeScaleShift() {
-        return get(RESNET_TIME_SCALE_SHIFT);
-    }
-
     /** {@code add_attention}: attention in the mid block. */
     public boolean addAttention() {
         return get(ADD_ATTENTION);
     }
 
-    /** {@code class_embed_type}. */
-    public String classEmbedType() {
-        return get(CLASS_EMBED_TYPE);
-    }
-
     /** {@code num_class_embeds}: the size of the class embedding table, or null for no class conditioning. */
     public Integer numClassEmbeds() {
         return get(NUM_CLASS_EMBEDS);
-    }
-
-    /** {@code num_train_timesteps} (only used by the "learned" time embedding, which is not supported). */
-    public Integer numTrainTimesteps() {
-        return get(NUM_TRAIN_TIMESTEPS);
     }
 
     /** {@code block_out_channels[0] * 4}: the width of the time embedding. */
@@ -319,24 +279,16 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
             throw new IllegalArgumentException("UNet2DModel config: 'block_out_channels' has " + boc.length
                     + " entries but 'down_block_types' has " + down.size() + ": give one channel count per block.");
         }
-        if (!"positional".equals(timeEmbeddingType())) {
-            throw unsupported("time_embedding_type", timeEmbeddingType(), "[positional]");
+        for (Field<String> f : List.of(TIME_EMBEDDING_TYPE, RESNET_TIME_SCALE_SHIFT, DOWNSAMPLE_TYPE, UPSAMPLE_TYPE)) {
+            if (!f.defaultValue().equals(get(f))) { // only diffusers' default is implemented
+                throw unsupported(f.key(), get(f), "[" + f.defaultValue() + "]");
+            }
         }
-        if (!ACT_FNS.contains(actFn())) {
-            throw unsupported("act_fn", actFn(), ACT_FNS.toString());
+        if (!ACT_FNS.contains(get(ACT_FN))) {
+            throw unsupported("act_fn", get(ACT_FN), ACT_FNS.toString());
         }
-        if (!"default".equals(resnetTimeScaleShift())) {
-            throw unsupported("resnet_time_scale_shift", resnetTimeScaleShift(), "[default]");
-        }
-        if (!"conv".equals(downsampleType())) {
-            throw unsupported("downsample_type", downsampleType(), "[conv]");
-        }
-        if (!"conv".equals(upsampleType())) {
-            throw unsupported("upsample_type", upsampleType(), "[conv]");
-        }
-        if (classEmbedType() != null) {
-            throw unsupported("class_embed_type", classEmbedType(),
-                    "[null] (class conditioning through 'num_class_embeds')");
+        if (get(CLASS_EMBED_TYPE) != null) {
+            throw unsupported("class_embed_type", get(CLASS_EMBED_TYPE), "[null] (class conditioning through 'num_class_embeds')");
         }
         Integer nce = numClassEmbeds();
         if (nce != null && nce <= 0) {
