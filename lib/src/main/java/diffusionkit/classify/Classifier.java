@@ -1,5 +1,6 @@
 package diffusionkit.classify;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -12,6 +13,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -24,58 +27,74 @@ import java.util.stream.Stream;
  * {@link MnistClassifier} (28 x 28 digits, to grade samples) are the two; {@link ClassifierTraining} trains either;
  * {@link #load} reads either.
  */
-public interface Classifier extends AutoCloseable {
+public abstract class Classifier implements AutoCloseable {
 
     /** The configuration file of a saved classifier. */
-    String CONFIG_FILE = "config.json";
+    public static final String CONFIG_FILE = "config.json";
     /** The weights file of a saved classifier. */
-    String WEIGHTS_FILE = "model.safetensors";
-
-    /** The logits [B, classes] of images [B, C, H, W] in [-1, 1]. */
-    NDArray logits(NDArray images);
-
-    /** The class names by label (their number is the number of classes). */
-    List<String> classNames();
-
-    /** The parameters by name (live arrays: do not close them). */
-    Map<String, NDArray> stateDict();
+    public static final String WEIGHTS_FILE = "model.safetensors";
 
     /** The manager of the parameters. */
-    NDManager manager();
+    protected final NDManager manager;
+    /** The parameters by name, in the order the subclass creates them. */
+    protected final Map<String, NDArray> params = new LinkedHashMap<>();
+
+    /** Parameters live on a sub-manager of {@code manager}; null: a new manager on {@code device}. */
+    protected Classifier(NDManager manager, Device device) {
+        this.manager = manager == null ? NDManager.newBaseManager(device) : manager.newSubManager();
+    }
+
+    /** The logits [B, classes] of images [B, C, H, W] in [-1, 1]. */
+    public abstract NDArray logits(NDArray images);
+
+    /** The class names by label (their number is the number of classes). */
+    public abstract List<String> classNames();
 
     /** The configuration, written as {@value #CONFIG_FILE}. */
-    JsonConfig<?> config();
+    public abstract JsonConfig<?> config();
+
+    /** The parameters by name (live arrays: do not close them). */
+    public Map<String, NDArray> stateDict() {
+        return Collections.unmodifiableMap(params);
+    }
+
+    /** The manager of the parameters. */
+    public NDManager manager() {
+        return manager;
+    }
 
     /** Frees the parameters. */
     @Override
-    void close();
+    public void close() {
+        manager.close();
+    }
 
     /** The number of classes. */
-    default int numClasses() {
+    public int numClasses() {
         return classNames().size();
     }
 
     /** The number of scalar parameters. */
-    default long numParameters() {
+    public long numParameters() {
         return stateDict().values().stream().mapToLong(NDArray::size).sum();
     }
 
     /** The most likely class of each image, int64 [B]. */
-    default NDArray predict(NDArray images) {
+    public NDArray predict(NDArray images) {
         try (NDArray l = logits(images)) {
             return l.argMax(1).toType(DataType.INT64, false);
         }
     }
 
     /** Marks every parameter as requiring (or not) a gradient: on for training, off for guidance. */
-    default void setRequiresGradient(boolean requiresGradient) {
+    public void setRequiresGradient(boolean requiresGradient) {
         for (NDArray p : stateDict().values()) {
             p.setRequiresGradient(requiresGradient);
         }
     }
 
     /** The share of {@code data}'s images whose predicted class is their label, evaluated in batches. */
-    default double accuracy(ImageDataset data, int batchSize) {
+    public double accuracy(ImageDataset data, int batchSize) {
         long correct = 0;
         for (int[] idx : data.inOrder(batchSize)) {
             try (NDManager m = manager().newSubManager(); ImageDataset.Batch batch = data.batch(m, idx, 0)) {
@@ -87,7 +106,7 @@ public interface Classifier extends AutoCloseable {
     }
 
     /** Cross-entropy of logits [B, classes] against int labels [B], the mean over the batch (PyTorch's default). */
-    static NDArray crossEntropy(NDArray logits, NDArray labels) {
+    public static NDArray crossEntropy(NDArray logits, NDArray labels) {
         NDArray logp = logits.logSoftmax(1);
         NDArray onehot = labels.oneHot((int) logits.getShape().get(1)).toType(logp.getDataType(), false);
         return logp.mul(onehot).sum(new int[] {1}).neg().mean();
@@ -99,8 +118,7 @@ public interface Classifier extends AutoCloseable {
      *
      * @throws IllegalArgumentException listing every missing, unexpected and mis-shaped tensor
      */
-    default void loadStateDict(Map<String, NDArray> loaded) {
-        Map<String, NDArray> params = stateDict();
+    public void loadStateDict(Map<String, NDArray> loaded) {
         List<String> problems = new ArrayList<>();
         params.forEach((k, p) -> {
             NDArray a = loaded.get(k);
@@ -117,7 +135,7 @@ public interface Classifier extends AutoCloseable {
     }
 
     /** Writes {@value #CONFIG_FILE} and {@value #WEIGHTS_FILE} into {@code folder}, atomically. */
-    default void save(Path folder) throws IOException {
+    public void save(Path folder) throws IOException {
         ModelFolder.save(folder, config(), WEIGHTS_FILE, stateDict());
     }
 
@@ -127,7 +145,7 @@ public interface Classifier extends AutoCloseable {
      * @param manager parameters live on a sub-manager of it (null: a new one)
      * @throws CheckpointException naming the folder and the missing, unreadable or unfitting file
      */
-    static Classifier load(Path folder, NDManager manager) throws IOException {
+    public static Classifier load(Path folder, NDManager manager) throws IOException {
         return load(folder, manager, Classifier.class);
     }
 
@@ -137,7 +155,7 @@ public interface Classifier extends AutoCloseable {
      *
      * @throws CheckpointException naming the folder and the missing, unreadable or unfitting file
      */
-    static <C extends Classifier> C load(Path folder, NDManager manager, Class<C> type) throws IOException {
+    public static <C extends Classifier> C load(Path folder, NDManager manager, Class<C> type) throws IOException {
         String fix = "train one (./kit train-classifier, or ClassifierTraining then save(folder)) or point to the "
                 + "folder that holds both files.";
         List<String> missing = Stream.of(CONFIG_FILE, WEIGHTS_FILE).filter(f -> !Files.isRegularFile(folder.resolve(f)))

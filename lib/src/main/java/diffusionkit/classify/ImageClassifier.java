@@ -15,8 +15,6 @@ import diffusionkit.util.DeviceChoice;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -36,7 +34,7 @@ import java.util.Map;
  * {@code class_names}) and {@code model.safetensors}. Global pooling makes it accept any image size, but it is
  * only trained at {@code image_size}.
  */
-public final class ImageClassifier implements Classifier {
+public final class ImageClassifier extends Classifier {
 
     /** {@code _class_name} in the config. */
     public static final String CLASS_NAME = "ImageClassifier";
@@ -107,10 +105,8 @@ public final class ImageClassifier implements Classifier {
     }
 
     private final Config config;
-    private final NDManager manager;
     private final List<Conv2dLayer> convs = new ArrayList<>();
     private final LinearLayer head;
-    private final Map<String, NDArray> params = new LinkedHashMap<>();
 
     /**
      * A randomly initialised classifier (PyTorch's default initialisation).
@@ -118,8 +114,8 @@ public final class ImageClassifier implements Classifier {
      * @param manager parameters live on a sub-manager of it; null: a new manager on {@link DeviceChoice#device()}
      */
     public ImageClassifier(Config config, NDManager manager) {
+        super(manager, DeviceChoice.device());
         this.config = config;
-        this.manager = manager == null ? NDManager.newBaseManager(DeviceChoice.device()) : manager.newSubManager();
         int in = config.inChannels();
         int[] ch = config.channels();
         for (int i = 0; i < ch.length; i++) {
@@ -167,18 +163,6 @@ public final class ImageClassifier implements Classifier {
         return config.classNames();
     }
 
-    /** The parameters by name (live arrays: do not close them). */
-    @Override
-    public Map<String, NDArray> stateDict() {
-        return Collections.unmodifiableMap(params);
-    }
-
-    /** The manager of the parameters. */
-    @Override
-    public NDManager manager() {
-        return manager;
-    }
-
     /**
      * Loads a folder written by {@link #save}.
      *
@@ -186,12 +170,6 @@ public final class ImageClassifier implements Classifier {
      */
     public static ImageClassifier load(Path folder, NDManager manager) throws IOException {
         return Classifier.load(folder, manager, ImageClassifier.class);
-    }
-
-    /** Frees the parameters. */
-    @Override
-    public void close() {
-        manager.close();
     }
 
     @Override

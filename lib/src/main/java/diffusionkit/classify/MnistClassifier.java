@@ -15,7 +15,6 @@ import diffusionkit.util.SeededNoise;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -36,7 +35,7 @@ import java.util.Map;
  * <p>Folder layout: {@code config.json} ({@link Config}: {@code {"_class_name": "MnistClassifier", "num_classes": 10,
  * ...}}) and {@code model.safetensors}.
  */
-public final class MnistClassifier implements Classifier {
+public final class MnistClassifier extends Classifier {
 
     /** {@code _class_name} in the config. */
     public static final String CLASS_NAME = "MnistClassifier";
@@ -74,9 +73,6 @@ public final class MnistClassifier implements Classifier {
     }
 
     private final Config config;
-    private final int numClasses;
-    private final NDManager manager;
-    private final Map<String, NDArray> params = new LinkedHashMap<>();
 
     /**
      * A randomly initialised classifier.
@@ -86,9 +82,8 @@ public final class MnistClassifier implements Classifier {
      * @param manager parameters live on a sub-manager of it (null: a new CPU manager)
      */
     public MnistClassifier(int numClasses, long seed, NDManager manager) {
+        super(manager, Device.cpu());
         this.config = new Config(Map.of(), "code").with(Config.NUM_CLASSES, numClasses);
-        this.numClasses = numClasses;
-        this.manager = manager == null ? NDManager.newBaseManager(Device.cpu()) : manager.newSubManager();
         SeededNoise g = new SeededNoise(seed);
         init(g, "conv1", new Shape(C1, 1, 5, 5), 25);
         init(g, "conv2", new Shape(C2, C1, 5, 5), C1 * 25);
@@ -105,28 +100,10 @@ public final class MnistClassifier implements Classifier {
         }
     }
 
-    /** Number of classes. */
-    @Override
-    public int numClasses() {
-        return numClasses;
-    }
-
     /** The digits "0", "1", ... (one name per class). */
     @Override
     public List<String> classNames() {
-        return java.util.stream.IntStream.range(0, numClasses).mapToObj(Integer::toString).toList();
-    }
-
-    /** The live parameters by name. */
-    @Override
-    public Map<String, NDArray> stateDict() {
-        return params;
-    }
-
-    /** The manager of the parameters. */
-    @Override
-    public NDManager manager() {
-        return manager;
+        return java.util.stream.IntStream.range(0, config.numClasses()).mapToObj(Integer::toString).toList();
     }
 
     /**
@@ -176,11 +153,5 @@ public final class MnistClassifier implements Classifier {
      */
     public static MnistClassifier load(Path folder, NDManager manager) throws IOException {
         return Classifier.load(folder, manager, MnistClassifier.class);
-    }
-
-    /** Frees the parameters. */
-    @Override
-    public void close() {
-        manager.close();
     }
 }
