@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.stream.IntStream;
 
 /**
  * The one base of the kit's JSON configurations, in the spirit of diffusers' {@code ConfigMixin}: a config class
@@ -92,13 +93,7 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
                 out[i] = l.get(i);
             }
             return out;
-        }, a -> {
-            List<Float> l = new ArrayList<>();
-            for (float x : a) {
-                l.add(x);
-            }
-            return l;
-        });
+        }, a -> IntStream.range(0, a.length).mapToObj(i -> a[i]).toList());
         /** A JSON object, kept as it is (a nested config). */
         public static final Type<JsonObject> OBJECT = new Type<>("a JSON object {...}",
                 e -> e.isJsonObject() ? e.getAsJsonObject().deepCopy() : null, JsonObject::deepCopy);

@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import diffusionkit.io.CheckpointException;
 import diffusionkit.io.JsonConfig;
 import diffusionkit.io.ModelFolder;
@@ -16,7 +15,6 @@ import diffusionkit.schedulers.DDPMScheduler;
 import diffusionkit.schedulers.SchedulerConfig;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -428,11 +426,6 @@ public final class ClassConditionedUNet implements NoisePredictor {
         return config;
     }
 
-    /** The content of {@link #CONFIG_NAME}. */
-    public JsonObject configJson() {
-        return config.toJsonObject();
-    }
-
     /**
      * Writes the model in the layout of the class javadoc, atomically (other files already in the folder, such
      * as {@code scheduler/}, are kept).
@@ -504,28 +497,24 @@ public final class ClassConditionedUNet implements NoisePredictor {
         if (!Files.isDirectory(folder)) {
             return " (the folder does not exist)";
         }
-        if (Files.isRegularFile(folder.resolve("config.json"))) {
-            try {
-                String text = Files.readString(folder.resolve("config.json"), StandardCharsets.UTF_8);
-                JsonObject o = JsonParser.parseString(text).getAsJsonObject();
-                if (o.has("_class_name")) {
-                    return " (it holds config.json of a " + o.get("_class_name").getAsString() + ": a "
-                            + (o.get("_class_name").getAsString().equals("UNet2DModel")
-                                    ? "plain UNet without the class table; load it with UNet2DModel.fromPretrained"
-                                    : "model of another kind") + ")";
-                }
-                if (o.has("text_config") || o.has("vision_config") || o.has("projection_dim")) {
-                    return " (it holds a CLIP config.json: load it with ClipModel.fromPretrained)";
-                }
-                return " (it holds a config.json of an unknown kind)";
-            } catch (IOException | RuntimeException e) {
-                return " (its config.json is unreadable)";
+        if (!Files.isRegularFile(folder.resolve("config.json"))) {
+            return Files.isRegularFile(folder.resolve("model_index.json"))
+                    ? " (it is a diffusers pipeline folder: load it with DiffusionPipeline.fromPretrained)" : "";
+        }
+        try {
+            JsonObject o = JsonConfig.read(folder, "config.json", "config", "", (json, source) -> json);
+            String cls = JsonConfig.className(o.get(JsonConfig.CLASS_NAME_KEY));
+            if (cls != null) {
+                return " (it holds config.json of a " + cls + ": a " + (cls.equals(UNet2DConfig.CLASS_NAME)
+                        ? "plain UNet without the class table; load it with UNet2DModel.fromPretrained"
+                        : "model of another kind") + ")";
             }
+            return o.has("text_config") || o.has("vision_config") || o.has("projection_dim")
+                    ? " (it holds a CLIP config.json: load it with ClipModel.fromPretrained)"
+                    : " (it holds a config.json of an unknown kind)";
+        } catch (IOException e) {
+            return " (its config.json is unreadable)";
         }
-        if (Files.isRegularFile(folder.resolve("model_index.json"))) {
-            return " (it is a diffusers pipeline folder: load it with DiffusionPipeline.fromPretrained)";
-        }
-        return "";
     }
 
     /** Frees the parameters. */

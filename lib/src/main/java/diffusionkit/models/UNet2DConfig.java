@@ -260,16 +260,12 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
         List<String> down = downBlockTypes();
         List<String> up = upBlockTypes();
         for (int i = 0; i < down.size(); i++) {
-            String t = strip(down.get(i));
-            if (!SUPPORTED_DOWN_BLOCKS.contains(t)) {
-                throw unsupported("down_block_types[" + i + "]", down.get(i), SUPPORTED_DOWN_BLOCKS.toString());
-            }
+            require(SUPPORTED_DOWN_BLOCKS.contains(strip(down.get(i))), "down_block_types[" + i + "]", down.get(i),
+                    SUPPORTED_DOWN_BLOCKS.toString());
         }
         for (int i = 0; i < up.size(); i++) {
-            String t = strip(up.get(i));
-            if (!SUPPORTED_UP_BLOCKS.contains(t)) {
-                throw unsupported("up_block_types[" + i + "]", up.get(i), SUPPORTED_UP_BLOCKS.toString());
-            }
+            require(SUPPORTED_UP_BLOCKS.contains(strip(up.get(i))), "up_block_types[" + i + "]", up.get(i),
+                    SUPPORTED_UP_BLOCKS.toString());
         }
         if (down.size() != up.size()) {
             throw new IllegalArgumentException("UNet2DModel config: 'down_block_types' has " + down.size()
@@ -280,32 +276,15 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
                     + " entries but 'down_block_types' has " + down.size() + ": give one channel count per block.");
         }
         for (Field<String> f : List.of(TIME_EMBEDDING_TYPE, RESNET_TIME_SCALE_SHIFT, DOWNSAMPLE_TYPE, UPSAMPLE_TYPE)) {
-            if (!f.defaultValue().equals(get(f))) { // only diffusers' default is implemented
-                throw unsupported(f.key(), get(f), "[" + f.defaultValue() + "]");
-            }
+            require(f.defaultValue().equals(get(f)), f, "[" + f.defaultValue() + "]"); // only diffusers' default
         }
-        if (!ACT_FNS.contains(get(ACT_FN))) {
-            throw unsupported("act_fn", get(ACT_FN), ACT_FNS.toString());
-        }
-        if (get(CLASS_EMBED_TYPE) != null) {
-            throw unsupported("class_embed_type", get(CLASS_EMBED_TYPE), "[null] (class conditioning through 'num_class_embeds')");
-        }
-        Integer nce = numClassEmbeds();
-        if (nce != null && nce <= 0) {
-            throw unsupported("num_class_embeds", String.valueOf(nce), "a positive count or null");
-        }
-        if (dropout() < 0 || dropout() >= 1) {
-            throw unsupported("dropout", String.valueOf(dropout()), "a probability in [0, 1)");
-        }
-        if (downsamplePadding() < 0) {
-            throw unsupported("downsample_padding", String.valueOf(downsamplePadding()), "0 or more");
-        }
-        if (layersPerBlock() < 1) {
-            throw unsupported("layers_per_block", String.valueOf(layersPerBlock()), "1 or more");
-        }
-        if (normNumGroups() == null) {
-            throw unsupported("norm_num_groups", "null", "a positive group count (diffusers' down blocks need one too)");
-        }
+        require(ACT_FNS.contains(get(ACT_FN)), ACT_FN, ACT_FNS.toString());
+        require(get(CLASS_EMBED_TYPE) == null, CLASS_EMBED_TYPE, "[null] (class conditioning through 'num_class_embeds')");
+        require(numClassEmbeds() == null || numClassEmbeds() > 0, NUM_CLASS_EMBEDS, "a positive count or null");
+        require(dropout() >= 0 && dropout() < 1, DROPOUT, "a probability in [0, 1)");
+        require(downsamplePadding() >= 0, DOWNSAMPLE_PADDING, "0 or more");
+        require(layersPerBlock() >= 1, LAYERS_PER_BLOCK, "1 or more");
+        require(normNumGroups() != null, NORM_NUM_GROUPS, "a positive group count (diffusers' down blocks need one too)");
         int groups = normNumGroups();
         for (int c : boc) {
             if (c <= 0 || c % groups != 0) {
@@ -319,9 +298,7 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
                     + " does not divide the mid block's " + boc[boc.length - 1] + " channels.");
         }
         Integer hd = attentionHeadDim();
-        if (hd != null && hd <= 0) {
-            throw unsupported("attention_head_dim", String.valueOf(hd), "a positive head size or null");
-        }
+        require(hd == null || hd > 0, ATTENTION_HEAD_DIM, "a positive head size or null");
         if (hd != null) {
             // heads = channels / head size, as diffusers: a block narrower than one head would have none
             List<String> attentionBlocks = new ArrayList<>();
@@ -351,9 +328,15 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
         return blockType.startsWith("UNetRes") ? blockType.substring(7) : blockType;
     }
 
-    private static IllegalArgumentException unsupported(String key, String value, String supported) {
-        return new IllegalArgumentException("UNet2DModel config: '" + key + "' = \"" + value
-                + "\" is not supported by the Java UNet2DModel; supported: " + supported + ". Change '" + key
-                + "' in config.json.");
+    private void require(boolean supported, Field<?> key, String values) {
+        require(supported, key.key(), String.valueOf(get(key)), values);
+    }
+
+    private static void require(boolean supported, String key, String value, String values) {
+        if (!supported) {
+            throw new IllegalArgumentException("UNet2DModel config: '" + key + "' = \"" + value
+                    + "\" is not supported by the Java UNet2DModel; supported: " + values + ". Change '" + key
+                    + "' in config.json.");
+        }
     }
 }
