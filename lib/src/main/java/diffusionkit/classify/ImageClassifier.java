@@ -53,8 +53,8 @@ public final class ImageClassifier extends Classifier {
         /** {@code class_names}: one name per class (their number is the number of classes). */
         public static final Field<List<String>> CLASS_NAMES = field("class_names", Type.STRINGS, null);
 
-        private static final Kind KIND = new Kind(CLASS_NAME + " config", CONFIG_FILE, CLASS_NAME,
-                List.of(IN_CHANNELS, IMAGE_SIZE, CHANNELS, CLASS_NAMES));
+        private static final Kind<Config> KIND = new Kind<>(CLASS_NAME + " config", CONFIG_FILE, CLASS_NAME,
+                List.of(IN_CHANNELS, IMAGE_SIZE, CHANNELS, CLASS_NAMES), Config::new);
 
         /** The architecture from code. */
         public Config(int inChannels, int imageSize, int[] channels, List<String> classNames) {
@@ -71,11 +71,6 @@ public final class ImageClassifier extends Classifier {
                 throw new IllegalArgumentException(what() + " " + source + ": in_channels and image_size must be >= 1, "
                         + "channels must list at least one layer and class_names at least two classes; got " + this);
             }
-        }
-
-        @Override
-        protected Config create(Map<String, JsonElement> values, String source) {
-            return new Config(values, source);
         }
 
         /** {@code in_channels}. */

@@ -54,16 +54,11 @@ public final class MnistClassifier extends Classifier {
         /** {@code input}: the images it reads, for readers of the file. */
         public static final Field<String> INPUT = field("input", "[N, 1, 28, 28] in [-1, 1]");
 
-        private static final Kind KIND = new Kind(CLASS_NAME + " config", CONFIG_FILE, CLASS_NAME,
-                List.of(NUM_CLASSES, ARCHITECTURE, INPUT));
+        private static final Kind<Config> KIND = new Kind<>(CLASS_NAME + " config", CONFIG_FILE, CLASS_NAME,
+                List.of(NUM_CLASSES, ARCHITECTURE, INPUT), Config::new);
 
         Config(Map<String, JsonElement> values, String source) {
             super(KIND, values, source);
-        }
-
-        @Override
-        protected Config create(Map<String, JsonElement> values, String source) {
-            return new Config(values, source);
         }
 
         /** {@code num_classes}. */

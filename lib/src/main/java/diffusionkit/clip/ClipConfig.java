@@ -35,8 +35,8 @@ public final class ClipConfig extends JsonConfig<ClipConfig> {
     /** {@code vision_config}: the {@link VisionConfig} (null: the legacy {@code vision_config_dict}, else defaults). */
     public static final Field<JsonObject> VISION_CONFIG = field("vision_config", Type.OBJECT, new JsonObject()).orNull();
 
-    private static final Kind KIND = new Kind("CLIP config.json", CONFIG_NAME, null,
-            List.of(MODEL_TYPE, PROJECTION_DIM, LOGIT_SCALE_INIT_VALUE, TEXT_CONFIG, VISION_CONFIG));
+    private static final Kind<ClipConfig> KIND = new Kind<>("CLIP config.json", CONFIG_NAME, null,
+            List.of(MODEL_TYPE, PROJECTION_DIM, LOGIT_SCALE_INIT_VALUE, TEXT_CONFIG, VISION_CONFIG), ClipConfig::new);
 
     /** {@code hidden_act} of either tower: quick_gelu or gelu (any case), read in lower case. */
     private static final Type<String> ACTIVATION = new Type<>("quick_gelu or gelu", e -> {
@@ -70,11 +70,6 @@ public final class ClipConfig extends JsonConfig<ClipConfig> {
             o = legacy.getAsJsonObject();
         }
         return o == null ? new JsonObject() : o;
-    }
-
-    @Override
-    protected ClipConfig create(Map<String, JsonElement> values, String source) {
-        return new ClipConfig(values, source);
     }
 
     /**
@@ -130,8 +125,8 @@ public final class ClipConfig extends JsonConfig<ClipConfig> {
      */
     public abstract static class Tower<C extends Tower<C>> extends JsonConfig<C> {
 
-        Tower(List<Field<?>> fields, Map<String, JsonElement> values, String source) {
-            super(new Kind("CLIP config.json", null, null, fields), values, source);
+        Tower(Kind<C> kind, Map<String, JsonElement> values, String source) {
+            super(kind, values, source);
             if (hiddenSize() % numAttentionHeads() != 0) {
                 throw new IllegalArgumentException(source + ": hidden_size " + hiddenSize()
                         + " must be a multiple of num_attention_heads " + numAttentionHeads());
@@ -172,18 +167,14 @@ public final class ClipConfig extends JsonConfig<ClipConfig> {
     /** {@code CLIPTextConfig}, transformers' defaults (openai/clip-vit-base-patch32's but for the eos id). */
     public static final class TextConfig extends Tower<TextConfig> {
 
-        private static final List<Field<?>> FIELDS = List.of(field("vocab_size", 49408), field("hidden_size", 512),
-                field("intermediate_size", 2048), field("num_attention_heads", 8), field("num_hidden_layers", 12),
-                field("max_position_embeddings", 77), field("layer_norm_eps", 1e-5),
-                field("hidden_act", ACTIVATION, "quick_gelu"), field("eos_token_id", 49407));
+        private static final Kind<TextConfig> KIND = new Kind<>("CLIP config.json", null, null, List.of(
+                field("vocab_size", 49408), field("hidden_size", 512), field("intermediate_size", 2048),
+                field("num_attention_heads", 8), field("num_hidden_layers", 12), field("max_position_embeddings", 77),
+                field("layer_norm_eps", 1e-5), field("hidden_act", ACTIVATION, "quick_gelu"),
+                field("eos_token_id", 49407)), TextConfig::new);
 
         private TextConfig(Map<String, JsonElement> values, String source) {
-            super(FIELDS, values, source);
-        }
-
-        @Override
-        protected TextConfig create(Map<String, JsonElement> values, String source) {
-            return new TextConfig(values, source);
+            super(KIND, values, source);
         }
 
         /** {@code vocab_size} (49408). */
@@ -209,18 +200,14 @@ public final class ClipConfig extends JsonConfig<ClipConfig> {
     /** {@code CLIPVisionConfig}, transformers' defaults (openai/clip-vit-base-patch32). */
     public static final class VisionConfig extends Tower<VisionConfig> {
 
-        private static final List<Field<?>> FIELDS = List.of(field("hidden_size", 768), field("intermediate_size", 3072),
-                field("num_attention_heads", 12), field("num_hidden_layers", 12), field("image_size", 224),
-                field("patch_size", 32), field("num_channels", 3), field("layer_norm_eps", 1e-5),
-                field("hidden_act", ACTIVATION, "quick_gelu"));
+        private static final Kind<VisionConfig> KIND = new Kind<>("CLIP config.json", null, null, List.of(
+                field("hidden_size", 768), field("intermediate_size", 3072), field("num_attention_heads", 12),
+                field("num_hidden_layers", 12), field("image_size", 224), field("patch_size", 32),
+                field("num_channels", 3), field("layer_norm_eps", 1e-5), field("hidden_act", ACTIVATION, "quick_gelu")),
+                VisionConfig::new);
 
         private VisionConfig(Map<String, JsonElement> values, String source) {
-            super(FIELDS, values, source);
-        }
-
-        @Override
-        protected VisionConfig create(Map<String, JsonElement> values, String source) {
-            return new VisionConfig(values, source);
+            super(KIND, values, source);
         }
 
         /** {@code image_size} (224). */

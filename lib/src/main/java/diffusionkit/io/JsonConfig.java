@@ -192,21 +192,24 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
     }
 
     /**
-     * What a config class is: its keys and the names the base needs.
+     * What a config class is: its keys, the names the base needs and its constructor.
      *
      * @param what what the config is, for messages ("UNet2DModel config", "scheduler config")
      * @param fileName its file in a model folder ({@code config.json}); null for a config nested in another
      * @param className the {@code _class_name} always written (one diffusers class); null: the stored one, if any
      * @param fields the declared keys (their stored values are type-checked, their defaults written when absent)
+     * @param create the config of the stored keys and the source (what {@link #with} returns)
+     * @param <C> the config class
      */
-    public record Kind(String what, String fileName, String className, List<Field<?>> fields) {
+    public record Kind<C>(String what, String fileName, String className, List<Field<?>> fields,
+            BiFunction<Map<String, JsonElement>, String, C> create) {
         /** Copies the field list. */
         public Kind {
             fields = List.copyOf(fields);
         }
     }
 
-    private final Kind kind;
+    private final Kind<C> kind;
     private final Map<String, JsonElement> values;
     private final String source;
 
@@ -217,7 +220,7 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
      * @param source where the config came from (a file, or "code"), for messages
      * @throws IllegalArgumentException naming the first declared key whose value has the wrong type, and the fix
      */
-    protected JsonConfig(Kind kind, Map<String, JsonElement> values, String source) {
+    protected JsonConfig(Kind<C> kind, Map<String, JsonElement> values, String source) {
         Map<String, JsonElement> copy = new LinkedHashMap<>();
         values.forEach((k, v) -> copy.put(k, v == null ? JsonNull.INSTANCE : v.deepCopy()));
         copy.keySet().removeAll(List.of("_diffusers_version", "_use_default_values", "_ignore_files"));
@@ -226,9 +229,6 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
         this.source = source;
         kind.fields().forEach(this::get);
     }
-
-    /** A config of this class with {@code values} (the stored keys) and {@code source}. */
-    protected abstract C create(Map<String, JsonElement> values, String source);
 
     /** What this config is, for messages ("UNet2DModel config", "scheduler config"). */
     public String what() {
@@ -282,7 +282,7 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
         return new ArrayList<>(values.keySet());
     }
 
-    /** The stored keys (a copy): what subclasses pass on to {@link #create} when they derive a config. */
+    /** The stored keys (a copy): what subclasses derive a config from. */
     protected Map<String, JsonElement> values() {
         Map<String, JsonElement> m = new LinkedHashMap<>();
         values.forEach((k, v) -> m.put(k, v.deepCopy()));
@@ -305,7 +305,7 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
         m.put(key, value instanceof JsonElement e ? e.deepCopy()
                 : value instanceof Double || value instanceof Float ? pythonFloat(((Number) value).doubleValue())
                 : value instanceof float[] f ? Type.FLOATS.writer().apply(f) : GSON.toJsonTree(value));
-        return create(m, source);
+        return kind.create().apply(m, source);
     }
 
     /**

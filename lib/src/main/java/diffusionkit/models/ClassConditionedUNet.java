@@ -114,8 +114,8 @@ public final class ClassConditionedUNet implements NoisePredictor {
         /** {@code null_class}: one more table row, the learned null class of classifier-free guidance. */
         public static final Field<Boolean> NULL_CLASS = field("null_class", false);
 
-        private static final Kind KIND = new Kind(CLASS_NAME + " config", CONFIG_NAME, CLASS_NAME,
-                List.of(MODE, NUM_CLASSES, CLASS_EMB_SIZE, NULL_CLASS));
+        private static final Kind<Config> KIND = new Kind<>(CLASS_NAME + " config", CONFIG_NAME, CLASS_NAME,
+                List.of(MODE, NUM_CLASSES, CLASS_EMB_SIZE, NULL_CLASS), Config::new);
 
         private Config(Map<String, JsonElement> values, String source) {
             super(KIND, values, source);
@@ -140,11 +140,6 @@ public final class ClassConditionedUNet implements NoisePredictor {
         /** A config from a parsed {@link #CONFIG_NAME} (copied) that came from {@code source}. */
         public static Config fromJson(JsonObject o, String source) {
             return new Config(o.asMap(), source);
-        }
-
-        @Override
-        protected Config create(Map<String, JsonElement> values, String source) {
-            return new Config(values, source);
         }
 
         /** {@code mode} as a {@link Mode}. */

@@ -106,15 +106,11 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
     /** Supported activation functions ({@code swish} is diffusers' alias of {@code silu}). */
     public static final List<String> ACT_FNS = List.of("silu", "swish");
 
-    private static final Kind KIND = new Kind("UNet2DModel config", CONFIG_NAME, CLASS_NAME, FIELDS);
+    private static final Kind<UNet2DConfig> KIND = new Kind<>("UNet2DModel config", CONFIG_NAME, CLASS_NAME, FIELDS,
+            UNet2DConfig::new);
 
     private UNet2DConfig(Map<String, JsonElement> values, String source) {
         super(KIND, values, source);
-    }
-
-    @Override
-    protected UNet2DConfig create(Map<String, JsonElement> values, String source) {
-        return new UNet2DConfig(values, source);
     }
 
     /** A config with every key at diffusers' default. */

@@ -95,22 +95,21 @@ public final class SchedulerConfig extends JsonConfig<SchedulerConfig> {
     /** Supported {@code timestep_spacing} values. */
     public static final List<String> TIMESTEP_SPACINGS = List.of("leading", "trailing", "linspace");
 
-    private static final Kind DDPM_KIND = new Kind("scheduler config", FILE_NAME, null, DDPM_FIELDS);
-    private static final Kind DDIM_KIND = new Kind("scheduler config", FILE_NAME, null, DDIM_FIELDS);
+    private static final Kind<SchedulerConfig> DDPM_KIND = kind(DDPM_FIELDS);
+    private static final Kind<SchedulerConfig> DDIM_KIND = kind(DDIM_FIELDS);
     /** A scheduler this kit does not implement: its keys are kept as they are. */
-    private static final Kind OTHER_KIND = new Kind("scheduler config", FILE_NAME, null, List.of());
+    private static final Kind<SchedulerConfig> OTHER_KIND = kind(List.of());
 
     private SchedulerConfig(Map<String, JsonElement> values, String source) {
         super(kindOf(className(values.get(CLASS_NAME_KEY))), values, source);
     }
 
-    private static Kind kindOf(String className) {
-        return DDPM.equals(className) ? DDPM_KIND : DDIM.equals(className) ? DDIM_KIND : OTHER_KIND;
+    private static Kind<SchedulerConfig> kind(List<Field<?>> fields) {
+        return new Kind<>("scheduler config", FILE_NAME, null, fields, SchedulerConfig::new);
     }
 
-    @Override
-    protected SchedulerConfig create(Map<String, JsonElement> values, String source) {
-        return new SchedulerConfig(values, source);
+    private static Kind<SchedulerConfig> kindOf(String className) {
+        return DDPM.equals(className) ? DDPM_KIND : DDIM.equals(className) ? DDIM_KIND : OTHER_KIND;
     }
 
     // ------------------------------------------------------------------ creation
