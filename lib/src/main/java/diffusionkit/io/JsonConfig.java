@@ -259,11 +259,16 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
         JsonElement e = values.getOrDefault(field.key(), field.defaultJson());
         T v = e.isJsonNull() ? null : field.type().reader().apply(e); // read afresh: a caller may change an array it gets
         if (v == null && !(e.isJsonNull() && field.nullable())) {
-            throw new IllegalArgumentException(what() + " " + source + ": \"" + field.key() + "\" must be "
-                    + field.type().description() + (field.nullable() ? " or null" : "") + ", found " + shortText(e)
+            throw new IllegalArgumentException(where(field) + " must be " + field.type().description()
+                    + (field.nullable() ? " or null" : "") + ", found " + shortText(e)
                     + ": fix the value, or remove the key for its default " + field.defaultJson());
         }
         return v;
+    }
+
+    /** {@code <what> <source>: "<key>"}: how a message about {@code field}'s value begins. */
+    protected String where(Field<?> field) {
+        return what() + " " + source + ": \"" + field.key() + "\"";
     }
 
     /** The value of the declared key named {@code key} (for a base whose subclasses declare it with their own defaults). */

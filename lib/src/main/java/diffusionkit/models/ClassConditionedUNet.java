@@ -122,12 +122,11 @@ public final class ClassConditionedUNet implements NoisePredictor {
             try {
                 mode();
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(what() + " " + source + ": \"mode\" " + e.getMessage(), e);
+                throw new IllegalArgumentException(where(MODE) + " " + e.getMessage(), e);
             }
             for (Field<Integer> f : List.of(NUM_CLASSES, CLASS_EMB_SIZE)) {
                 if (get(f) < 1) {
-                    throw new IllegalArgumentException(what() + " " + source + ": \"" + f.key() + "\" must be >= 1, got "
-                            + get(f));
+                    throw new IllegalArgumentException(where(f) + " must be >= 1, got " + get(f));
                 }
             }
         }

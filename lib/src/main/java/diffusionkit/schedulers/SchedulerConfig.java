@@ -260,10 +260,6 @@ public final class SchedulerConfig extends JsonConfig<SchedulerConfig> {
 
     // ------------------------------------------------------------------ validation
 
-    private String where(Field<?> key) {
-        return "scheduler config " + source() + ": \"" + key.key() + "\"";
-    }
-
     /**
      * Checks that the scheduler {@code className} supports every value of this config, as diffusers
      * v0.31 does and for the parts this kit implements. Called by the scheduler constructors.
