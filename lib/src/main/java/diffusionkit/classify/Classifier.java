@@ -1,19 +1,24 @@
 package diffusionkit.classify;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import diffusionkit.data.ImageDataset;
 import diffusionkit.io.CheckpointException;
+import diffusionkit.io.JsonConfig;
+import diffusionkit.io.ModelFolder;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * An image classifier of the kit: logits of images in [-1, 1], differentiable (so that classifier guidance can take
@@ -22,58 +27,74 @@ import java.util.Map;
  * {@link MnistClassifier} (28 x 28 digits, to grade samples) are the two; {@link ClassifierTraining} trains either;
  * {@link #load} reads either.
  */
-public interface Classifier extends AutoCloseable {
+public abstract class Classifier implements AutoCloseable {
 
     /** The configuration file of a saved classifier. */
-    String CONFIG_FILE = "config.json";
+    public static final String CONFIG_FILE = "config.json";
     /** The weights file of a saved classifier. */
-    String WEIGHTS_FILE = "model.safetensors";
-
-    /** The logits [B, classes] of images [B, C, H, W] in [-1, 1]. */
-    NDArray logits(NDArray images);
-
-    /** The class names by label (their number is the number of classes). */
-    List<String> classNames();
-
-    /** The parameters by name (live arrays: do not close them). */
-    Map<String, NDArray> stateDict();
+    public static final String WEIGHTS_FILE = "model.safetensors";
 
     /** The manager of the parameters. */
-    NDManager manager();
+    protected final NDManager manager;
+    /** The parameters by name, in the order the subclass creates them. */
+    protected final Map<String, NDArray> params = new LinkedHashMap<>();
 
-    /** Writes {@value #CONFIG_FILE} and {@value #WEIGHTS_FILE} into {@code folder}, atomically. */
-    void save(Path folder) throws IOException;
+    /** Parameters live on a sub-manager of {@code manager}; null: a new manager on {@code device}. */
+    protected Classifier(NDManager manager, Device device) {
+        this.manager = manager == null ? NDManager.newBaseManager(device) : manager.newSubManager();
+    }
+
+    /** The logits [B, classes] of images [B, C, H, W] in [-1, 1]. */
+    public abstract NDArray logits(NDArray images);
+
+    /** The class names by label (their number is the number of classes). */
+    public abstract List<String> classNames();
+
+    /** The configuration, written as {@value #CONFIG_FILE}. */
+    public abstract JsonConfig<?> config();
+
+    /** The parameters by name (live arrays: do not close them). */
+    public Map<String, NDArray> stateDict() {
+        return Collections.unmodifiableMap(params);
+    }
+
+    /** The manager of the parameters. */
+    public NDManager manager() {
+        return manager;
+    }
 
     /** Frees the parameters. */
     @Override
-    void close();
+    public void close() {
+        manager.close();
+    }
 
     /** The number of classes. */
-    default int numClasses() {
+    public int numClasses() {
         return classNames().size();
     }
 
     /** The number of scalar parameters. */
-    default long numParameters() {
+    public long numParameters() {
         return stateDict().values().stream().mapToLong(NDArray::size).sum();
     }
 
     /** The most likely class of each image, int64 [B]. */
-    default NDArray predict(NDArray images) {
+    public NDArray predict(NDArray images) {
         try (NDArray l = logits(images)) {
             return l.argMax(1).toType(DataType.INT64, false);
         }
     }
 
     /** Marks every parameter as requiring (or not) a gradient: on for training, off for guidance. */
-    default void setRequiresGradient(boolean requiresGradient) {
+    public void setRequiresGradient(boolean requiresGradient) {
         for (NDArray p : stateDict().values()) {
             p.setRequiresGradient(requiresGradient);
         }
     }
 
     /** The share of {@code data}'s images whose predicted class is their label, evaluated in batches. */
-    default double accuracy(ImageDataset data, int batchSize) {
+    public double accuracy(ImageDataset data, int batchSize) {
         long correct = 0;
         for (int[] idx : data.inOrder(batchSize)) {
             try (NDManager m = manager().newSubManager(); ImageDataset.Batch batch = data.batch(m, idx, 0)) {
@@ -85,10 +106,37 @@ public interface Classifier extends AutoCloseable {
     }
 
     /** Cross-entropy of logits [B, classes] against int labels [B], the mean over the batch (PyTorch's default). */
-    static NDArray crossEntropy(NDArray logits, NDArray labels) {
+    public static NDArray crossEntropy(NDArray logits, NDArray labels) {
         NDArray logp = logits.logSoftmax(1);
         NDArray onehot = labels.oneHot((int) logits.getShape().get(1)).toType(logp.getDataType(), false);
         return logp.mul(onehot).sum(new int[] {1}).neg().mean();
+    }
+
+    /**
+     * Copies a state dict with {@link #stateDict()}'s names and shapes into the parameters; nothing is copied unless
+     * every tensor fits.
+     *
+     * @throws IllegalArgumentException listing every missing, unexpected and mis-shaped tensor
+     */
+    public void loadStateDict(Map<String, NDArray> loaded) {
+        List<String> problems = new ArrayList<>();
+        params.forEach((k, p) -> {
+            NDArray a = loaded.get(k);
+            if (a == null || !a.getShape().equals(p.getShape())) {
+                problems.add(a == null ? "missing " + k : k + " is " + a.getShape() + ", expected " + p.getShape());
+            }
+        });
+        loaded.keySet().stream().filter(k -> !params.containsKey(k)).forEach(k -> problems.add("unexpected " + k));
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(String.join("; ", problems) + ". Save " + CONFIG_FILE + " and "
+                    + WEIGHTS_FILE + " together (save(folder)).");
+        }
+        params.forEach((k, p) -> p.set(loaded.get(k).toType(p.getDataType(), false).toFloatArray()));
+    }
+
+    /** Writes {@value #CONFIG_FILE} and {@value #WEIGHTS_FILE} into {@code folder}, atomically. */
+    public void save(Path folder) throws IOException {
+        ModelFolder.save(folder, config(), WEIGHTS_FILE, stateDict());
     }
 
     /**
@@ -97,82 +145,43 @@ public interface Classifier extends AutoCloseable {
      * @param manager parameters live on a sub-manager of it (null: a new one)
      * @throws CheckpointException naming the folder and the missing, unreadable or unfitting file
      */
-    static Classifier load(Path folder, NDManager manager) throws IOException {
-        JsonObject config = readConfig(folder);
-        String name = config.has("_class_name") ? config.get("_class_name").getAsString() : "";
-        return switch (name) {
-            case ImageClassifier.CLASS_NAME -> ImageClassifier.load(folder, manager);
-            case MnistClassifier.CLASS_NAME -> MnistClassifier.load(folder, manager);
-            default -> throw new CheckpointException(folder.resolve(CONFIG_FILE) + ": _class_name is '" + name
-                    + "', not a classifier of the kit (" + ImageClassifier.CLASS_NAME + " or "
-                    + MnistClassifier.CLASS_NAME + ")");
-        };
+    public static Classifier load(Path folder, NDManager manager) throws IOException {
+        return load(folder, manager, Classifier.class);
     }
 
     /**
-     * The {@value #CONFIG_FILE} of a classifier folder that also holds {@value #WEIGHTS_FILE}.
+     * Loads a saved classifier that must be a {@code type} ({@link ImageClassifier}, {@link MnistClassifier} or
+     * either: {@code Classifier}).
      *
-     * @throws CheckpointException naming the folder and what it lacks, or the unreadable file
+     * @throws CheckpointException naming the folder and the missing, unreadable or unfitting file
      */
-    static JsonObject readConfig(Path folder) throws IOException {
-        Path cfg = folder.resolve(CONFIG_FILE);
-        Path weights = folder.resolve(WEIGHTS_FILE);
-        List<String> missing = new java.util.ArrayList<>();
-        if (!Files.isRegularFile(cfg)) {
-            missing.add(CONFIG_FILE);
-        }
-        if (!Files.isRegularFile(weights)) {
-            missing.add(WEIGHTS_FILE);
-        }
+    public static <C extends Classifier> C load(Path folder, NDManager manager, Class<C> type) throws IOException {
+        String fix = "train one (./kit train-classifier, or ClassifierTraining then save(folder)) or point to the "
+                + "folder that holds both files.";
+        List<String> missing = Stream.of(CONFIG_FILE, WEIGHTS_FILE).filter(f -> !Files.isRegularFile(folder.resolve(f)))
+                .toList();
         if (!missing.isEmpty()) {
-            throw new CheckpointException("classifier folder " + folder + " lacks " + String.join(" and ", missing)
-                    + ": train one (./kit train-classifier, or ClassifierTraining then save(folder)) or point to the "
-                    + "folder that holds both files.");
+            throw new CheckpointException("classifier folder " + folder + " lacks " + String.join(" and ", missing) + ": "
+                    + fix);
         }
-        try {
-            return JsonParser.parseString(Files.readString(cfg)).getAsJsonObject();
-        } catch (JsonParseException | IllegalStateException e) {
-            throw new CheckpointException(cfg + " is not a JSON object: " + e.getMessage(), e);
-        }
-    }
-
-    /** Writes a classifier folder: {@code config} as {@value #CONFIG_FILE} and {@code params}, atomically. */
-    static void writeFolder(Path folder, JsonObject config, Map<String, NDArray> params) throws IOException {
-        diffusionkit.util.AtomicFiles.writeFolder(folder.toAbsolutePath(), tmp -> {
-            Files.writeString(tmp.resolve(CONFIG_FILE), new com.google.gson.GsonBuilder().setPrettyPrinting()
-                    .disableHtmlEscaping().create().toJson(config) + "\n");
-            diffusionkit.io.Safetensors.write(tmp.resolve(WEIGHTS_FILE), params, Map.of("format", "pt"));
+        Path file = folder.resolve(CONFIG_FILE);
+        Supplier<Classifier> create = JsonConfig.read(file, CONFIG_FILE, "classifier config", fix, (o, source) -> {
+            String name = JsonConfig.className(o.get(JsonConfig.CLASS_NAME_KEY));
+            if (type != Classifier.class && !type.getSimpleName().equals(name)) {
+                throw new IllegalArgumentException(source + ": _class_name must be " + type.getSimpleName() + ", got "
+                        + name + " (Classifier.load reads any classifier of the kit)");
+            }
+            if (ImageClassifier.CLASS_NAME.equals(name)) {
+                ImageClassifier.Config c = new ImageClassifier.Config(o.asMap(), source);
+                return () -> new ImageClassifier(c, manager);
+            } else if (MnistClassifier.CLASS_NAME.equals(name)) {
+                MnistClassifier.Config c = new MnistClassifier.Config(o.asMap(), source);
+                return () -> new MnistClassifier(c.numClasses(), 0, manager);
+            }
+            throw new IllegalArgumentException(source + ": _class_name is '" + name + "', not a classifier of the kit ("
+                    + ImageClassifier.CLASS_NAME + " or " + MnistClassifier.CLASS_NAME + ")");
         });
-    }
-
-    /**
-     * Copies the {@value #WEIGHTS_FILE} of {@code folder} into {@code params} (same names and shapes).
-     *
-     * @throws CheckpointException listing every missing, unexpected and mis-shaped tensor
-     */
-    static void readWeights(Path folder, Map<String, NDArray> params) throws IOException {
-        Path file = folder.resolve(WEIGHTS_FILE);
-        try (NDManager cpu = NDManager.newBaseManager(ai.djl.Device.cpu())) {
-            Map<String, NDArray> loaded = diffusionkit.io.Safetensors.read(file, cpu);
-            List<String> problems = new java.util.ArrayList<>();
-            for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                NDArray a = loaded.get(e.getKey());
-                if (a == null) {
-                    problems.add("missing " + e.getKey());
-                } else if (!a.getShape().equals(e.getValue().getShape())) {
-                    problems.add(e.getKey() + " is " + a.getShape() + ", expected " + e.getValue().getShape());
-                }
-            }
-            loaded.keySet().stream().filter(k -> !params.containsKey(k)).forEach(k -> problems.add("unexpected " + k));
-            if (!problems.isEmpty()) {
-                throw new CheckpointException(file + " does not fit the classifier of its " + CONFIG_FILE + ": "
-                        + String.join("; ", problems) + ". Save " + CONFIG_FILE + " and " + WEIGHTS_FILE
-                        + " together (save(folder)).");
-            }
-            for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                NDArray src = loaded.get(e.getKey()).toType(e.getValue().getDataType(), false);
-                e.getValue().set(src.toFloatArray());
-            }
-        }
+        return type.cast(ModelFolder.load(file, create, scratch -> ModelFolder.readWeights(folder, WEIGHTS_FILE, scratch),
+                Classifier::loadStateDict));
     }
 }

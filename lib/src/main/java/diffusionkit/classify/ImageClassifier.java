@@ -4,9 +4,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Activation;
 import ai.djl.nn.Parameter;
-import com.google.gson.JsonArray;
-import com.google.gson.JsonObject;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonPrimitive;
 import diffusionkit.io.CheckpointException;
+import diffusionkit.io.JsonConfig;
 import diffusionkit.models.Conv2dLayer;
 import diffusionkit.models.LinearLayer;
 import diffusionkit.util.DeviceChoice;
@@ -14,8 +15,6 @@ import diffusionkit.util.DeviceChoice;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -35,80 +34,74 @@ import java.util.Map;
  * {@code class_names}) and {@code model.safetensors}. Global pooling makes it accept any image size, but it is
  * only trained at {@code image_size}.
  */
-public final class ImageClassifier implements Classifier {
+public final class ImageClassifier extends Classifier {
 
     /** {@code _class_name} in the config. */
     public static final String CLASS_NAME = "ImageClassifier";
 
     /**
-     * The architecture.
-     *
-     * @param inChannels image channels (3 for RGB)
-     * @param imageSize the side the classifier is trained at
-     * @param channels the channels of the convolutions (each after the first halves the size)
-     * @param classNames one name per class (their number is the number of classes)
+     * The architecture, the keys of {@code config.json} (with {@code num_classes}, written for readers): each declared
+     * once with its default (the shipped 32 x 32 Fashion-MNIST classifier's; {@code class_names} has none).
      */
-    public record Config(int inChannels, int imageSize, int[] channels, List<String> classNames) {
+    public static final class Config extends JsonConfig<Config> {
+        /** {@code in_channels}: image channels (3 for RGB). */
+        public static final Field<Integer> IN_CHANNELS = field("in_channels", 3);
+        /** {@code image_size}: the side the classifier is trained at. */
+        public static final Field<Integer> IMAGE_SIZE = field("image_size", 32);
+        /** {@code channels}: the channels of the convolutions (each after the first halves the size). */
+        public static final Field<int[]> CHANNELS = field("channels", Type.INTS, new int[] {16, 32, 64, 128});
+        /** {@code class_names}: one name per class (their number is the number of classes). */
+        public static final Field<List<String>> CLASS_NAMES = field("class_names", Type.STRINGS, null);
 
-        /** Checks the values. */
-        public Config {
-            if (inChannels < 1 || imageSize < 1 || channels == null || channels.length < 1 || classNames == null
-                    || classNames.size() < 2) {
-                throw new IllegalArgumentException("ImageClassifier config: in_channels and image_size must be >= 1, "
-                        + "channels must list at least one layer and class_names at least two classes; got in_channels "
-                        + inChannels + ", image_size " + imageSize + ", channels " + java.util.Arrays.toString(channels)
-                        + ", class_names " + classNames);
+        private static final Kind<Config> KIND = new Kind<>(CLASS_NAME + " config", CONFIG_FILE, CLASS_NAME,
+                List.of(IN_CHANNELS, IMAGE_SIZE, CHANNELS, CLASS_NAMES), Config::new);
+
+        /** The architecture from code. */
+        public Config(int inChannels, int imageSize, int[] channels, List<String> classNames) {
+            this(Map.of(IN_CHANNELS.key(), new JsonPrimitive(inChannels), IMAGE_SIZE.key(), new JsonPrimitive(imageSize),
+                    CHANNELS.key(), CHANNELS.type().writer().apply(channels), CLASS_NAMES.key(),
+                    CLASS_NAMES.type().writer().apply(classNames), "num_classes", new JsonPrimitive(classNames.size())),
+                    "code");
+        }
+
+        Config(Map<String, JsonElement> values, String source) {
+            super(KIND, values, source);
+            if (inChannels() < 1 || imageSize() < 1 || channels().length < 1 || classNames() == null
+                    || classNames().size() < 2) {
+                throw new IllegalArgumentException(what() + " " + source + ": in_channels and image_size must be >= 1, "
+                        + "channels must list at least one layer and class_names at least two classes; got " + this);
             }
-            channels = channels.clone();
-            classNames = List.copyOf(classNames);
+        }
+
+        /** {@code in_channels}. */
+        public int inChannels() {
+            return get(IN_CHANNELS);
+        }
+
+        /** {@code image_size}. */
+        public int imageSize() {
+            return get(IMAGE_SIZE);
+        }
+
+        /** {@code channels}. */
+        public int[] channels() {
+            return get(CHANNELS);
+        }
+
+        /** {@code class_names}. */
+        public List<String> classNames() {
+            return get(CLASS_NAMES);
         }
 
         /** The number of classes. */
         public int numClasses() {
-            return classNames.size();
-        }
-
-        /** The config as JSON. */
-        public JsonObject toJson() {
-            JsonObject o = new JsonObject();
-            o.addProperty("_class_name", CLASS_NAME);
-            o.addProperty("in_channels", inChannels);
-            o.addProperty("image_size", imageSize);
-            JsonArray ch = new JsonArray();
-            for (int c : channels) {
-                ch.add(c);
-            }
-            o.add("channels", ch);
-            o.addProperty("num_classes", numClasses());
-            JsonArray names = new JsonArray();
-            classNames.forEach(names::add);
-            o.add("class_names", names);
-            return o;
-        }
-
-        /** Reads a config written by {@link #toJson}. */
-        public static Config fromJson(JsonObject o) {
-            for (String k : new String[] {"in_channels", "image_size", "channels", "class_names"}) {
-                if (!o.has(k)) {
-                    throw new IllegalArgumentException("ImageClassifier config.json has no \"" + k + "\"");
-                }
-            }
-            JsonArray ch = o.getAsJsonArray("channels");
-            int[] channels = new int[ch.size()];
-            for (int i = 0; i < channels.length; i++) {
-                channels[i] = ch.get(i).getAsInt();
-            }
-            List<String> names = new ArrayList<>();
-            o.getAsJsonArray("class_names").forEach(e -> names.add(e.getAsString()));
-            return new Config(o.get("in_channels").getAsInt(), o.get("image_size").getAsInt(), channels, names);
+            return classNames().size();
         }
     }
 
     private final Config config;
-    private final NDManager manager;
     private final List<Conv2dLayer> convs = new ArrayList<>();
     private final LinearLayer head;
-    private final Map<String, NDArray> params = new LinkedHashMap<>();
 
     /**
      * A randomly initialised classifier (PyTorch's default initialisation).
@@ -116,8 +109,8 @@ public final class ImageClassifier implements Classifier {
      * @param manager parameters live on a sub-manager of it; null: a new manager on {@link DeviceChoice#device()}
      */
     public ImageClassifier(Config config, NDManager manager) {
+        super(manager, DeviceChoice.device());
         this.config = config;
-        this.manager = manager == null ? NDManager.newBaseManager(DeviceChoice.device()) : manager.newSubManager();
         int in = config.inChannels();
         int[] ch = config.channels();
         for (int i = 0; i < ch.length; i++) {
@@ -154,6 +147,7 @@ public final class ImageClassifier implements Classifier {
     }
 
     /** The configuration. */
+    @Override
     public Config config() {
         return config;
     }
@@ -164,56 +158,17 @@ public final class ImageClassifier implements Classifier {
         return config.classNames();
     }
 
-    /** The parameters by name (live arrays: do not close them). */
-    @Override
-    public Map<String, NDArray> stateDict() {
-        return Collections.unmodifiableMap(params);
-    }
-
-    /** The manager of the parameters. */
-    @Override
-    public NDManager manager() {
-        return manager;
-    }
-
-    /** Writes {@code config.json} and {@code model.safetensors} into {@code folder}, atomically. */
-    @Override
-    public void save(Path folder) throws IOException {
-        Classifier.writeFolder(folder, config.toJson(), params);
-    }
-
     /**
      * Loads a folder written by {@link #save}.
      *
      * @throws CheckpointException naming the folder and the missing or unfitting file
      */
     public static ImageClassifier load(Path folder, NDManager manager) throws IOException {
-        JsonObject json = Classifier.readConfig(folder);
-        Config config;
-        try {
-            config = Config.fromJson(json);
-        } catch (IllegalStateException | IllegalArgumentException | ClassCastException e) {
-            throw new CheckpointException(folder.resolve(CONFIG_FILE) + " is not an ImageClassifier config: "
-                    + e.getMessage(), e);
-        }
-        ImageClassifier c = new ImageClassifier(config, manager);
-        try {
-            Classifier.readWeights(folder, c.params);
-        } catch (IOException | RuntimeException e) {
-            c.close();
-            throw e;
-        }
-        return c;
-    }
-
-    /** Frees the parameters. */
-    @Override
-    public void close() {
-        manager.close();
+        return Classifier.load(folder, manager, ImageClassifier.class);
     }
 
     @Override
     public String toString() {
-        return "ImageClassifier(" + config.toJson() + ", " + numParameters() + " parameters)";
+        return "ImageClassifier(" + config + ", " + numParameters() + " parameters)";
     }
 }

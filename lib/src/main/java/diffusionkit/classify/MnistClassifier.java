@@ -7,14 +7,14 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.pooling.Pool;
-import com.google.gson.JsonObject;
+import com.google.gson.JsonElement;
 import diffusionkit.io.CheckpointException;
+import diffusionkit.io.JsonConfig;
 import diffusionkit.util.Convolutions;
 import diffusionkit.util.SeededNoise;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -32,10 +32,10 @@ import java.util.Map;
  * bound 1/sqrt(fan_in); {@link ClassifierTraining#mnist()} trains it (softmax cross-entropy, AdamW without weight
  * decay), {@code ./kit train-classifier} from the command line.
  *
- * <p>Folder layout: {@code config.json} ({@code {"_class_name": "MnistClassifier", "num_classes": 10, ...}}) and
- * {@code model.safetensors}.
+ * <p>Folder layout: {@code config.json} ({@link Config}: {@code {"_class_name": "MnistClassifier", "num_classes": 10,
+ * ...}}) and {@code model.safetensors}.
  */
-public final class MnistClassifier implements Classifier {
+public final class MnistClassifier extends Classifier {
 
     /** {@code _class_name} in the config. */
     public static final String CLASS_NAME = "MnistClassifier";
@@ -44,9 +44,30 @@ public final class MnistClassifier implements Classifier {
     private static final int C2 = 32;
     private static final int HIDDEN = 128;
 
-    private final int numClasses;
-    private final NDManager manager;
-    private final Map<String, NDArray> params = new LinkedHashMap<>();
+    /** The keys of {@code config.json}, each declared once with its default. */
+    public static final class Config extends JsonConfig<Config> {
+        /** {@code num_classes}. */
+        public static final Field<Integer> NUM_CLASSES = field("num_classes", 10);
+        /** {@code architecture}: the layers, for readers of the file. */
+        public static final Field<String> ARCHITECTURE = field("architecture", "conv5x5(1->16)+relu+maxpool2, "
+                + "conv5x5(16->32)+relu+maxpool2, fc(1568->128)+relu, fc(128->num_classes)");
+        /** {@code input}: the images it reads, for readers of the file. */
+        public static final Field<String> INPUT = field("input", "[N, 1, 28, 28] in [-1, 1]");
+
+        private static final Kind<Config> KIND = new Kind<>(CLASS_NAME + " config", CONFIG_FILE, CLASS_NAME,
+                List.of(NUM_CLASSES, ARCHITECTURE, INPUT), Config::new);
+
+        Config(Map<String, JsonElement> values, String source) {
+            super(KIND, values, source);
+        }
+
+        /** {@code num_classes}. */
+        public int numClasses() {
+            return get(NUM_CLASSES);
+        }
+    }
+
+    private final Config config;
 
     /**
      * A randomly initialised classifier.
@@ -56,8 +77,8 @@ public final class MnistClassifier implements Classifier {
      * @param manager parameters live on a sub-manager of it (null: a new CPU manager)
      */
     public MnistClassifier(int numClasses, long seed, NDManager manager) {
-        this.numClasses = numClasses;
-        this.manager = manager == null ? NDManager.newBaseManager(Device.cpu()) : manager.newSubManager();
+        super(manager, Device.cpu());
+        this.config = new Config(Map.of(), "code").with(Config.NUM_CLASSES, numClasses);
         SeededNoise g = new SeededNoise(seed);
         init(g, "conv1", new Shape(C1, 1, 5, 5), 25);
         init(g, "conv2", new Shape(C2, C1, 5, 5), C1 * 25);
@@ -74,28 +95,10 @@ public final class MnistClassifier implements Classifier {
         }
     }
 
-    /** Number of classes. */
-    @Override
-    public int numClasses() {
-        return numClasses;
-    }
-
     /** The digits "0", "1", ... (one name per class). */
     @Override
     public List<String> classNames() {
-        return java.util.stream.IntStream.range(0, numClasses).mapToObj(Integer::toString).toList();
-    }
-
-    /** The live parameters by name. */
-    @Override
-    public Map<String, NDArray> stateDict() {
-        return params;
-    }
-
-    /** The manager of the parameters. */
-    @Override
-    public NDManager manager() {
-        return manager;
+        return java.util.stream.IntStream.range(0, config.numClasses()).mapToObj(Integer::toString).toList();
     }
 
     /**
@@ -132,16 +135,10 @@ public final class MnistClassifier implements Classifier {
         return params.get(name);
     }
 
-    /** Writes {@code config.json} and {@code model.safetensors} into {@code folder}, atomically. */
+    /** The configuration ({@code num_classes}). */
     @Override
-    public void save(Path folder) throws IOException {
-        JsonObject c = new JsonObject();
-        c.addProperty("_class_name", CLASS_NAME);
-        c.addProperty("num_classes", numClasses);
-        c.addProperty("architecture", "conv5x5(1->16)+relu+maxpool2, conv5x5(16->32)+relu+maxpool2, "
-                + "fc(1568->128)+relu, fc(128->num_classes)");
-        c.addProperty("input", "[N, 1, 28, 28] in [-1, 1]");
-        Classifier.writeFolder(folder, c, params);
+    public Config config() {
+        return config;
     }
 
     /**
@@ -150,24 +147,6 @@ public final class MnistClassifier implements Classifier {
      * @throws CheckpointException when the folder is not a MnistClassifier folder or the weights do not fit
      */
     public static MnistClassifier load(Path folder, NDManager manager) throws IOException {
-        JsonObject c = Classifier.readConfig(folder);
-        if (!c.has("_class_name") || !CLASS_NAME.equals(c.get("_class_name").getAsString())) {
-            throw new CheckpointException(folder.resolve(CONFIG_FILE) + ": _class_name must be " + CLASS_NAME
-                    + ", got " + c.get("_class_name") + " (Classifier.load reads any classifier of the kit)");
-        }
-        MnistClassifier m = new MnistClassifier(c.get("num_classes").getAsInt(), 0, manager);
-        try {
-            Classifier.readWeights(folder, m.params);
-        } catch (IOException | RuntimeException e) {
-            m.close();
-            throw e;
-        }
-        return m;
-    }
-
-    /** Frees the parameters. */
-    @Override
-    public void close() {
-        manager.close();
+        return Classifier.load(folder, manager, MnistClassifier.class);
     }
 }

@@ -108,8 +108,9 @@ final class PretrainCommand extends TrainOptions {
         if (!SchedulerConfig.BETA_SCHEDULES.contains(betaSchedule)) {
             throw bad("--beta_schedule '" + betaSchedule + "': use one of " + SchedulerConfig.BETA_SCHEDULES);
         }
-        Scheduler scheduler = Scheduler.fromConfig(SchedulerConfig.builder(SchedulerConfig.DDPM)
-                .optBetaSchedule(betaSchedule).optNumTrainTimesteps(numTrainTimesteps).build());
+        Scheduler scheduler = Scheduler.fromConfig(SchedulerConfig.of(SchedulerConfig.DDPM)
+                .with(SchedulerConfig.BETA_SCHEDULE, betaSchedule)
+                .with(SchedulerConfig.NUM_TRAIN_TIMESTEPS, numTrainTimesteps));
         try (NDManager manager = NDManager.newBaseManager(device(device))) {
             Engine.getInstance().setRandomSeed((int) seed); // the initial weights
             try (UNet2DModel unet = new UNet2DModel(c, manager)) {

@@ -17,34 +17,32 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.stream.IntStream;
 
 /**
- * The one base of the kit's JSON configurations, in the spirit of diffusers' {@code ConfigMixin} /
- * {@code register_to_config}: a config class declares each of its keys once, as a {@link Field} with the JSON
- * name diffusers (or transformers) writes, its type and its default,
+ * The one base of the kit's JSON configurations, in the spirit of diffusers' {@code ConfigMixin}: a config class
+ * declares each of its keys once, as a {@link Field} with the JSON name diffusers (or transformers) writes, its
+ * type and its default,
  * <pre>{@code
  * public static final Field<Integer> IN_CHANNELS = field("in_channels", 3);
  * public int inChannels() { return get(IN_CHANNELS); }
  * }</pre>
- * and this base does the rest: typed reads ({@link #get(Field)}, where a missing key reads its declared default),
- * changed copies ({@link #with(Field, Object)}), parsing with type checks that name the key ({@code fromJson} of
- * each subclass), writing ({@link #toJsonString()}: sorted keys, two-space indent, final newline, as diffusers'
- * {@code save_config}), the config file of a model folder ({@link #save(Path)}, atomic; {@link #read}).
+ * and this base does the rest: typed reads ({@link #get(Field)}; a missing key reads its default), changed copies
+ * ({@link #with}), parsing with type checks that name the key, writing as diffusers' {@code save_config} does
+ * ({@link #toJsonString()}: sorted keys, two-space indent, final newline; {@link #save(Path)}, atomic).
  *
  * <p>Keys a class does not declare (written by another diffusers version, or by transformers) are kept and written
- * back unchanged, JSON {@code null} included. {@code _class_name} and {@code _diffusers_version} belong to the base:
- * a config that has a class name is written with it and with {@link #DIFFUSERS_VERSION} (as diffusers writes its
- * own version); a transformers config (no class name) is written with neither.
- *
- * <p>A config is immutable; equal configs have equal {@link #toJsonObject()} (the version aside).
+ * back unchanged, JSON {@code null} included. A config that has a {@code _class_name} is written with it and with
+ * {@code _diffusers_version} {@link #DIFFUSERS_VERSION}; a transformers config (no class name) with neither.
+ * A config is immutable; equal configs have equal {@link #toJsonObject()}.
  *
  * @param <C> the config class itself (what {@link #with} returns)
  */
@@ -54,15 +52,11 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
     public static final String DIFFUSERS_VERSION = "0.31.0";
     /** The key of the class name. */
     public static final String CLASS_NAME_KEY = "_class_name";
-    /** The key of the diffusers version. */
-    public static final String VERSION_KEY = "_diffusers_version";
 
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeNulls().disableHtmlEscaping().create();
 
-    // ------------------------------------------------------------------ types and fields
-
     /**
-     * A JSON value type: how a JSON element reads as a Java value and how a Java value is written.
+     * A JSON value type.
      *
      * @param description what the value must be, for messages ("an integer", "a list of strings")
      * @param reader the Java value of an element, or null when the element is not of this type
@@ -84,42 +78,27 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
         /** A JSON string. */
         public static final Type<String> STRING = new Type<>("a string",
                 e -> e.isJsonPrimitive() && e.getAsJsonPrimitive().isString() ? e.getAsString() : null, JsonPrimitive::new);
+        /** A number as float32 ({@code torch.tensor(list, dtype=float32)}), written in the shortest text that reads back. */
+        private static final Type<Float> FLOAT32 = new Type<>("a number", e -> e.isJsonPrimitive()
+                && e.getAsJsonPrimitive().isNumber() ? e.getAsFloat() : null, x -> new JsonPrimitive(new BigDecimal(Float.toString(x))));
         /** A list of strings. */
         public static final Type<List<String>> STRINGS = listOf(STRING, "a list of strings");
         /** A list of integers, as an {@code int[]}. */
-        public static final Type<int[]> INTS = new Type<>("a list of integers", e -> {
-            List<Integer> l = listOf(INT, "").reader().apply(e);
-            return l == null ? null : l.stream().mapToInt(Integer::intValue).toArray();
-        }, v -> {
-            JsonArray a = new JsonArray();
-            for (int x : v) {
-                a.add(x);
-            }
-            return a;
-        });
-        /** A list of numbers, as float32 values ({@code torch.tensor(list, dtype=float32)}), written in the shortest text. */
-        public static final Type<float[]> FLOATS = new Type<>("a list of numbers", e -> {
-            List<Double> l = listOf(NUMBER, "").reader().apply(e);
-            if (l == null) {
-                return null;
-            }
+        public static final Type<int[]> INTS = listOf(INT, "a list of integers")
+                .map(l -> l.stream().mapToInt(Integer::intValue).toArray(), a -> Arrays.stream(a).boxed().toList());
+        /** A list of numbers, as float32 values. */
+        public static final Type<float[]> FLOATS = listOf(FLOAT32, "a list of numbers").map(l -> {
             float[] out = new float[l.size()];
             for (int i = 0; i < out.length; i++) {
-                out[i] = (float) (double) l.get(i);
+                out[i] = l.get(i);
             }
             return out;
-        }, v -> {
-            JsonArray a = new JsonArray();
-            for (float x : v) {
-                a.add(new BigDecimal(Float.toString(x))); // shortest text that reads back as this float32
-            }
-            return a;
-        });
+        }, a -> IntStream.range(0, a.length).mapToObj(i -> a[i]).toList());
         /** A JSON object, kept as it is (a nested config). */
         public static final Type<JsonObject> OBJECT = new Type<>("a JSON object {...}",
                 e -> e.isJsonObject() ? e.getAsJsonObject().deepCopy() : null, JsonObject::deepCopy);
 
-        /** A list whose elements are all of {@code element}. */
+        /** A list whose elements are all of {@code element} (no nulls). */
         public static <T> Type<List<T>> listOf(Type<T> element, String description) {
             return new Type<>(description, e -> {
                 if (!e.isJsonArray()) {
@@ -140,57 +119,40 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
                 return a;
             });
         }
+
+        /** This type read as a {@code U} ({@code to}) and written from one ({@code from}). */
+        public <U> Type<U> map(Function<T, U> to, Function<U, T> from) {
+            return new Type<>(description, e -> {
+                T v = reader.apply(e);
+                return v == null ? null : to.apply(v);
+            }, u -> writer.apply(from.apply(u)));
+        }
     }
 
     /**
-     * One declared key of a config class: its JSON name, its type, its default (what a missing key reads) and
-     * whether JSON {@code null} is a valid value (always when the default is null).
+     * One declared key of a config class.
      *
+     * @param key the JSON name
+     * @param type the value type
+     * @param defaultJson the default as diffusers writes it (what a missing key reads)
+     * @param nullable whether JSON {@code null} is a valid value (always when the default is null)
      * @param <T> the Java type of the value
      */
-    public static final class Field<T> {
-        private final String key;
-        private final Type<T> type;
-        private final T defaultValue;
-        private final JsonElement defaultJson;
-        private final boolean nullable;
+    public record Field<T>(String key, Type<T> type, JsonElement defaultJson, boolean nullable) {
 
-        private Field(String key, Type<T> type, T defaultValue, JsonElement defaultJson, boolean nullable) {
-            this.key = key;
-            this.type = type;
-            this.defaultValue = defaultValue;
-            this.defaultJson = defaultJson;
-            this.nullable = nullable || defaultValue == null;
+        /** A null default makes the key nullable. */
+        public Field {
+            nullable = nullable || defaultJson.isJsonNull();
         }
 
         /** The same key, also accepting JSON {@code null} (read as Java null). */
         public Field<T> orNull() {
-            return new Field<>(key, type, defaultValue, defaultJson, true);
-        }
-
-        /** The JSON name. */
-        public String key() {
-            return key;
-        }
-
-        /** The value type. */
-        public Type<T> type() {
-            return type;
+            return new Field<>(key, type, defaultJson, true);
         }
 
         /** What a missing key reads. */
         public T defaultValue() {
-            return defaultValue;
-        }
-
-        /** The default as diffusers writes it. */
-        public JsonElement defaultJson() {
-            return defaultJson.deepCopy();
-        }
-
-        /** Whether JSON {@code null} is a valid value. */
-        public boolean nullable() {
-            return nullable;
+            return defaultJson.isJsonNull() ? null : type.reader().apply(defaultJson);
         }
 
         @Override
@@ -201,8 +163,7 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
 
     /** A key of any type with its default (null: the key is nullable). */
     public static <T> Field<T> field(String key, Type<T> type, T defaultValue) {
-        return new Field<>(key, type, defaultValue, defaultValue == null ? JsonNull.INSTANCE : type.writer().apply(defaultValue),
-                false);
+        return new Field<>(key, type, defaultValue == null ? JsonNull.INSTANCE : type.writer().apply(defaultValue), false);
     }
 
     /** An integer key. */
@@ -215,12 +176,9 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
         return field(key, Type.NUMBER, defaultValue);
     }
 
-    /**
-     * A number key whose default diffusers spells as an integer ({@code "mid_block_scale_factor": 1}): the default
-     * is written as given, any value read as a double.
-     */
+    /** A number key whose default diffusers spells as an integer ({@code "mid_block_scale_factor": 1}). */
     public static Field<Double> numberField(String key, int defaultValue) {
-        return new Field<>(key, Type.NUMBER, (double) defaultValue, new JsonPrimitive(defaultValue), false);
+        return new Field<>(key, Type.NUMBER, new JsonPrimitive(defaultValue), false);
     }
 
     /** A boolean key. */
@@ -233,24 +191,25 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
         return field(key, Type.STRING, defaultValue);
     }
 
-    // ------------------------------------------------------------------ state
-
     /**
-     * What a config class is: its keys and the names the base needs.
+     * What a config class is: its keys, the names the base needs and its constructor.
      *
      * @param what what the config is, for messages ("UNet2DModel config", "scheduler config")
      * @param fileName its file in a model folder ({@code config.json}); null for a config nested in another
      * @param className the {@code _class_name} always written (one diffusers class); null: the stored one, if any
      * @param fields the declared keys (their stored values are type-checked, their defaults written when absent)
+     * @param create the config of the stored keys and the source (what {@link #with} returns)
+     * @param <C> the config class
      */
-    public record Kind(String what, String fileName, String className, List<Field<?>> fields) {
+    public record Kind<C>(String what, String fileName, String className, List<Field<?>> fields,
+            BiFunction<Map<String, JsonElement>, String, C> create) {
         /** Copies the field list. */
         public Kind {
             fields = List.copyOf(fields);
         }
     }
 
-    private final Kind kind;
+    private final Kind<C> kind;
     private final Map<String, JsonElement> values;
     private final String source;
 
@@ -261,22 +220,15 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
      * @param source where the config came from (a file, or "code"), for messages
      * @throws IllegalArgumentException naming the first declared key whose value has the wrong type, and the fix
      */
-    protected JsonConfig(Kind kind, Map<String, JsonElement> values, String source) {
+    protected JsonConfig(Kind<C> kind, Map<String, JsonElement> values, String source) {
         Map<String, JsonElement> copy = new LinkedHashMap<>();
         values.forEach((k, v) -> copy.put(k, v == null ? JsonNull.INSTANCE : v.deepCopy()));
-        copy.remove(VERSION_KEY);
-        copy.remove("_use_default_values");
-        copy.remove("_ignore_files");
+        copy.keySet().removeAll(List.of("_diffusers_version", "_use_default_values", "_ignore_files"));
         this.kind = kind;
         this.values = Collections.unmodifiableMap(copy);
         this.source = source;
-        for (Field<?> f : kind.fields()) {
-            get(f);
-        }
+        kind.fields().forEach(this::get);
     }
-
-    /** A config of this class with {@code values} (the stored keys) and {@code source}. */
-    protected abstract C create(Map<String, JsonElement> values, String source);
 
     /** What this config is, for messages ("UNet2DModel config", "scheduler config"). */
     public String what() {
@@ -285,11 +237,7 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
 
     /** The {@code _class_name} written with this config: the kind's, else the stored one, else null (none). */
     public String className() {
-        if (kind.className() != null) {
-            return kind.className();
-        }
-        JsonElement e = values.get(CLASS_NAME_KEY);
-        return e != null && e.isJsonPrimitive() ? e.getAsString() : null;
+        return kind.className() != null ? kind.className() : className(values.get(CLASS_NAME_KEY));
     }
 
     /** The keys this config declares (their defaults are written when absent). */
@@ -302,48 +250,36 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
         return source;
     }
 
-    // ------------------------------------------------------------------ reading values
-
     /**
      * The value of {@code field}: the stored one, or the declared default when the key is absent.
      *
      * @throws IllegalArgumentException when the stored value is not of the field's type (naming key and fix)
      */
     public <T> T get(Field<T> field) {
-        JsonElement e = values.get(field.key());
-        if (e == null) {
-            e = field.defaultJson; // read afresh: a caller may change an array it gets
-        }
-        if (e.isJsonNull()) {
-            if (!field.nullable()) {
-                throw wrongType(field, e);
-            }
-            return null;
-        }
-        T v = field.type().reader().apply(e);
-        if (v == null) {
-            throw wrongType(field, e);
+        JsonElement e = values.getOrDefault(field.key(), field.defaultJson());
+        T v = e.isJsonNull() ? null : field.type().reader().apply(e); // read afresh: a caller may change an array it gets
+        if (v == null && !(e.isJsonNull() && field.nullable())) {
+            throw new IllegalArgumentException(where(field) + " must be " + field.type().description()
+                    + (field.nullable() ? " or null" : "") + ", found " + shortText(e)
+                    + ": fix the value, or remove the key for its default " + field.defaultJson());
         }
         return v;
     }
 
-    private IllegalArgumentException wrongType(Field<?> field, JsonElement found) {
-        return new IllegalArgumentException(what() + " " + source + ": \"" + field.key() + "\" must be "
-                + field.type().description() + (field.nullable() ? " or null" : "") + ", found " + shortText(found)
-                + ": fix the value, or remove the key for its default " + field.defaultJson());
+    /** {@code <what> <source>: "<key>"}: how a message about {@code field}'s value begins. */
+    protected String where(Field<?> field) {
+        return what() + " " + source + ": \"" + field.key() + "\"";
     }
 
-    /**
-     * The JSON value of any key as {@link #toJsonObject()} writes it: the stored one, else a declared key's default
-     * ({@link JsonNull} for null), else null.
-     */
+    /** The value of the declared key named {@code key} (for a base whose subclasses declare it with their own defaults). */
+    @SuppressWarnings("unchecked")
+    protected <T> T declared(String key) {
+        return (T) get(kind.fields().stream().filter(f -> f.key().equals(key)).findFirst().orElseThrow());
+    }
+
+    /** The JSON value of any key as {@link #toJsonObject()} writes it (a declared key's default when absent), or null. */
     public JsonElement get(String key) {
         return toJsonObject().get(key);
-    }
-
-    /** The keys written by {@link #toJsonObject()} (declared, stored, {@code _class_name}, {@code _diffusers_version}). */
-    public Set<String> keys() {
-        return Collections.unmodifiableSet(toJsonObject().keySet());
     }
 
     /** The keys stored in the source (or set by {@link #with}), in their order; declared keys at their default are not. */
@@ -351,14 +287,12 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
         return new ArrayList<>(values.keySet());
     }
 
-    /** The stored keys (a copy): what subclasses pass on to {@link #create} when they derive a config. */
+    /** The stored keys (a copy): what subclasses derive a config from. */
     protected Map<String, JsonElement> values() {
         Map<String, JsonElement> m = new LinkedHashMap<>();
         values.forEach((k, v) -> m.put(k, v.deepCopy()));
         return m;
     }
-
-    // ------------------------------------------------------------------ changed copies
 
     /** A copy with {@code field} set to {@code value} (null writes JSON null, which the field must accept). */
     public <T> C with(Field<T> field, T value) {
@@ -366,25 +300,18 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
     }
 
     /**
-     * A copy with {@code key} set to {@code value}: a String, Number (a double is written as Python writes a
-     * float), Boolean, int[], float[], List, array, JsonElement or null.
+     * A copy with {@code key} set to {@code value}: a JsonElement, a double (written as Python writes a float), a
+     * float[] (float32, in the shortest text), or what Gson writes as JSON (String, Number, Boolean, int[], List, null).
      *
      * @throws IllegalArgumentException when the value has the wrong type for a declared key
      */
     public C with(String key, Object value) {
         Map<String, JsonElement> m = values();
-        m.put(key, toJson(value));
-        return create(m, source);
+        m.put(key, value instanceof JsonElement e ? e.deepCopy()
+                : value instanceof Double || value instanceof Float ? pythonFloat(((Number) value).doubleValue())
+                : value instanceof float[] f ? Type.FLOATS.writer().apply(f) : GSON.toJsonTree(value));
+        return kind.create().apply(m, source);
     }
-
-    /** A copy without {@code key} (a declared key then reads its default). */
-    public C without(String key) {
-        Map<String, JsonElement> m = values();
-        m.remove(key);
-        return create(m, source);
-    }
-
-    // ------------------------------------------------------------------ writing
 
     /**
      * The config as written: every declared key (defaults filled in), every other stored key unchanged,
@@ -392,14 +319,12 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
      */
     public JsonObject toJsonObject() {
         TreeMap<String, JsonElement> all = new TreeMap<>();
-        for (Field<?> f : kind.fields()) {
-            all.put(f.key(), f.defaultJson());
-        }
+        kind.fields().forEach(f -> all.put(f.key(), f.defaultJson().deepCopy()));
         values.forEach((k, v) -> all.put(k, v.deepCopy()));
         String cls = className();
         if (cls != null) {
             all.put(CLASS_NAME_KEY, new JsonPrimitive(cls));
-            all.put(VERSION_KEY, new JsonPrimitive(DIFFUSERS_VERSION));
+            all.put("_diffusers_version", new JsonPrimitive(DIFFUSERS_VERSION));
         }
         JsonObject o = new JsonObject();
         all.forEach(o::add);
@@ -423,8 +348,6 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
         }
         AtomicFiles.writeString(folder.resolve(fileName()), toJsonString());
     }
-
-    // ------------------------------------------------------------------ reading files
 
     /**
      * Parses JSON text that must be an object.
@@ -472,14 +395,10 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
         }
     }
 
-    /** A map of a JSON object's entries (for {@link #create}). */
-    protected static Map<String, JsonElement> entries(JsonObject o) {
-        Map<String, JsonElement> m = new LinkedHashMap<>();
-        o.entrySet().forEach(e -> m.put(e.getKey(), e.getValue()));
-        return m;
+    /** The string of a {@code _class_name} value ({@code o.get("_class_name")}), or null when it is absent or not a string. */
+    public static String className(JsonElement e) {
+        return e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isString() ? e.getAsString() : null;
     }
-
-    // ------------------------------------------------------------------ helpers
 
     private static Double number(JsonElement e) {
         return e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber() ? e.getAsDouble() : null;
@@ -514,44 +433,6 @@ public abstract class JsonConfig<C extends JsonConfig<C>> {
             text = mantissa + "e" + (exp < 0 ? "-" : "+") + String.format("%02d", Math.abs(exp));
         }
         return JsonParser.parseString(text).getAsJsonPrimitive(); // keeps the spelling
-    }
-
-    /** A Java value as JSON (see {@link #with(String, Object)}). */
-    public static JsonElement toJson(Object value) {
-        if (value == null) {
-            return JsonNull.INSTANCE;
-        }
-        if (value instanceof JsonElement je) {
-            return je.deepCopy();
-        }
-        if (value instanceof String s) {
-            return new JsonPrimitive(s);
-        }
-        if (value instanceof Double || value instanceof Float) {
-            return pythonFloat(((Number) value).doubleValue());
-        }
-        if (value instanceof Number n) {
-            return new JsonPrimitive(n);
-        }
-        if (value instanceof Boolean b) {
-            return new JsonPrimitive(b);
-        }
-        if (value instanceof int[] v) {
-            return Type.INTS.writer().apply(v);
-        }
-        if (value instanceof float[] v) {
-            return Type.FLOATS.writer().apply(v);
-        }
-        if (value instanceof Iterable<?> it) {
-            JsonArray a = new JsonArray();
-            it.forEach(o -> a.add(toJson(o)));
-            return a;
-        }
-        if (value instanceof Object[] arr) {
-            return toJson(java.util.Arrays.asList(arr));
-        }
-        throw new IllegalArgumentException("cannot store a " + value.getClass().getName() + " in a config: use a "
-                + "String, Number, Boolean, int[], float[], List or JsonElement");
     }
 
     /** Equal when {@link #toJsonObject()} is equal. */

@@ -12,24 +12,20 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * The one save / load of a model folder, in the spirit of diffusers' {@code ModelMixin.save_pretrained} /
- * {@code from_pretrained}: a config file (a {@link JsonConfig}), a weights file and, for a model made of models,
- * sub-folders.
- *
- * <ul>
- *   <li>{@link #save}: writes the folder atomically (a complete new folder replaces the old one; files of the old
- *       folder that this save does not write, such as a model card or {@code scheduler/}, are carried over); the
- *       weights as safetensors with {@code {"format": "pt"}}, as diffusers and transformers write them;</li>
- *   <li>{@link #readWeights}: the weights file by name, or the one diffusers would pick ({@link StateDicts}:
- *       safetensors, else a PyTorch {@code .bin}, sharded checkpoints too);</li>
- *   <li>{@link #load}: builds the model, reads the weights on a CPU scratch manager, copies them in; any failure
- *       closes the model and is a {@link CheckpointException} naming the config file or the weights file.</li>
- * </ul>
+ * {@code from_pretrained}: a config file (a {@link JsonConfig}), a weights file (safetensors with
+ * {@code {"format": "pt"}}, as diffusers and transformers write them) and, for a model made of models, sub-folders.
+ * A folder is written atomically ({@link #write}: a complete new folder replaces the old one; files of the old folder
+ * that the save does not write, such as a model card or {@code scheduler/}, are carried over). {@link #load} builds
+ * the model, reads the weights on a CPU scratch manager and copies them in; any failure closes the model and is a
+ * {@link CheckpointException} naming the config file or the weights file.
  *
  * <pre>{@code
- * // UNet2DModel
  * ModelFolder.save(folder, config, "diffusion_pytorch_model.safetensors", stateDict());
  * UNet2DModel m = ModelFolder.load(folder.resolve("config.json"), () -> new UNet2DModel(config, manager),
  *         scratch -> ModelFolder.readWeights(folder, null, scratch), UNet2DModel::loadStateDict);
@@ -47,25 +43,11 @@ public final class ModelFolder {
      */
     public record Weights(String source, Map<String, NDArray> tensors) {}
 
-    /** Builds a model (from its config; an unsupported config is an IllegalArgumentException). */
-    @FunctionalInterface
-    public interface Factory<M> {
-        /** The new model. */
-        M create() throws IOException;
-    }
-
     /** Reads the weights of a folder onto a manager. */
     @FunctionalInterface
     public interface WeightsReader {
         /** The weights, created on {@code manager}. */
         Weights read(NDManager manager) throws IOException;
-    }
-
-    /** Copies a state dict into a model (a mismatch is an IllegalArgumentException naming the keys). */
-    @FunctionalInterface
-    public interface StateDictLoader<M> {
-        /** Copies {@code stateDict} into {@code model}. */
-        void load(M model, Map<String, NDArray> stateDict);
     }
 
     /** {@link #save(Path, JsonConfig, String, Map, Map)} without sub-folders. */
@@ -75,23 +57,18 @@ public final class ModelFolder {
     }
 
     /**
-     * Writes a model folder atomically: {@code config}'s file, {@code weights} as safetensors under
-     * {@code weightsName} (none when {@code weights} is null) and each sub-folder by its writer. Entries of an
-     * existing folder other than these names are carried over (an old {@code weightsName} is not, even when
-     * {@code weights} is null).
+     * Writes a model folder ({@link #write}): {@code config}'s file, {@code weights} as safetensors under
+     * {@code weightsName} (none when {@code weights} is null; an old file of that name is not carried over) and
+     * each sub-folder by its writer.
      *
      * @param subfolders sub-folder name to what writes it (e.g. {@code "unet" -> unet::savePretrained})
      */
     public static void save(Path folder, JsonConfig<?> config, String weightsName, Map<String, NDArray> weights,
             Map<String, AtomicFiles.FolderWriter> subfolders) throws IOException {
-        Path target = folder.toAbsolutePath();
         Set<String> written = new HashSet<>(subfolders.keySet());
         written.add(config.fileName());
-        written.add(weightsName); // not carried over even when this model has no weights of its own
-        AtomicFiles.writeFolder(target, tmp -> {
-            if (Files.isDirectory(target)) {
-                copyOthers(target, tmp, written);
-            }
+        written.add(weightsName);
+        write(folder, written, tmp -> {
             config.save(tmp);
             if (weights != null) {
                 Safetensors.write(tmp.resolve(weightsName), weights, Map.of("format", "pt"));
@@ -102,25 +79,30 @@ public final class ModelFolder {
         });
     }
 
-    private static void copyOthers(Path from, Path to, Set<String> skip) throws IOException {
-        try (var list = Files.list(from)) {
-            for (Path top : list.toList()) {
-                if (skip.contains(top.getFileName().toString())) {
-                    continue;
-                }
-                try (var walk = Files.walk(top)) {
-                    for (Path p : walk.toList()) {
-                        Path dest = to.resolve(from.relativize(p).toString());
-                        if (Files.isDirectory(p)) {
-                            Files.createDirectories(dest);
-                        } else {
-                            Files.createDirectories(dest.getParent());
-                            Files.copy(p, dest);
+    /**
+     * Writes {@code folder} atomically by {@code writer}; the entries of an existing folder are carried over, but
+     * for the top-level names in {@code written} (what the writer writes, or what must go).
+     */
+    public static void write(Path folder, Set<String> written, AtomicFiles.FolderWriter writer) throws IOException {
+        Path target = folder.toAbsolutePath();
+        AtomicFiles.writeFolder(target, tmp -> {
+            if (Files.isDirectory(target)) {
+                try (Stream<Path> walk = Files.walk(target)) { // parents before their entries
+                    for (Path p : walk.skip(1).toList()) {
+                        Path rel = target.relativize(p);
+                        if (!written.contains(rel.getName(0).toString())) {
+                            Path dest = tmp.resolve(rel.toString());
+                            if (Files.isDirectory(p)) {
+                                Files.createDirectories(dest);
+                            } else {
+                                Files.copy(p, dest);
+                            }
                         }
                     }
                 }
             }
-        }
+            writer.write(tmp);
+        });
     }
 
     /**
@@ -130,15 +112,10 @@ public final class ModelFolder {
      * @throws CheckpointException when the file is missing or unreadable, naming it and the fix
      */
     public static Weights readWeights(Path folder, String weightsName, NDManager manager) throws IOException {
-        Path file;
-        if (weightsName == null) {
-            file = StateDicts.resolve(folder, null);
-        } else {
-            file = folder.resolve(weightsName);
-            if (!Files.isRegularFile(file)) {
-                throw new CheckpointException(folder + " lacks " + weightsName + ": save the model again with "
-                        + "savePretrained, or put the weights file saved with its config next to it.");
-            }
+        Path file = weightsName == null ? StateDicts.resolve(folder, null) : folder.resolve(weightsName);
+        if (!Files.isRegularFile(file)) {
+            throw new CheckpointException(folder + " lacks " + weightsName + ": save the model again with "
+                    + "savePretrained, or put the weights file saved with its config next to it.");
         }
         return new Weights(file.toString(), StateDicts.loadFile(file, manager));
     }
@@ -155,11 +132,11 @@ public final class ModelFolder {
      *     becomes a CheckpointException naming the weights and {@code configFile}
      * @throws CheckpointException as above; the model is closed on any failure
      */
-    public static <M extends AutoCloseable> M load(Path configFile, Factory<M> create, WeightsReader read,
-            StateDictLoader<M> loadStateDict) throws IOException {
+    public static <M extends AutoCloseable> M load(Path configFile, Supplier<M> create, WeightsReader read,
+            BiConsumer<M, Map<String, NDArray>> loadStateDict) throws IOException {
         M model;
         try {
-            model = create.create();
+            model = create.get();
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(configFile + ": " + e.getMessage(), e);
         }
@@ -167,7 +144,7 @@ public final class ModelFolder {
         try (NDManager cpu = NDManager.newBaseManager(Device.cpu())) {
             Weights w = read.read(cpu);
             try {
-                loadStateDict.load(model, w.tensors());
+                loadStateDict.accept(model, w.tensors());
             } catch (IllegalArgumentException e) {
                 throw new CheckpointException(w.source() + " does not match " + configFile + ": " + e.getMessage(), e);
             }
@@ -175,7 +152,11 @@ public final class ModelFolder {
             return model;
         } finally {
             if (!ok) {
-                closeQuietly(model);
+                try {
+                    model.close();
+                } catch (Exception e) {
+                    // the error being thrown is the one to report
+                }
             }
         }
     }
@@ -185,13 +166,5 @@ public final class ModelFolder {
         Map<String, NDArray> out = new LinkedHashMap<>();
         tensors.forEach((k, v) -> out.put(prefix + k, v));
         return out;
-    }
-
-    private static void closeQuietly(AutoCloseable model) {
-        try {
-            model.close();
-        } catch (Exception e) {
-            // the error being thrown is the one to report
-        }
     }
 }

@@ -11,7 +11,8 @@
  *       {@code config.json}, {@code class_conditioned.json}): keys declared once with their diffusers name, type and
  *       default, unknown keys and nulls kept, {@code _class_name} / {@code _diffusers_version} written by the base;</li>
  *   <li>{@link diffusionkit.io.ModelFolder}: the one save / load of a model folder (config file + weights file +
- *       sub-folders), atomic, with errors that name the config and the weights file;</li>
+ *       sub-folders), atomic and keeping the folder's other files, with errors that name the config and the weights
+ *       file;</li>
  *   <li>{@link diffusionkit.io.CheckpointException}: every failure names the file, the problem and the fix.</li>
  * </ul>
  */

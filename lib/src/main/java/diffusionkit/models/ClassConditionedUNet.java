@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import diffusionkit.io.CheckpointException;
 import diffusionkit.io.JsonConfig;
 import diffusionkit.io.ModelFolder;
@@ -16,7 +15,6 @@ import diffusionkit.schedulers.DDPMScheduler;
 import diffusionkit.schedulers.SchedulerConfig;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -116,20 +114,19 @@ public final class ClassConditionedUNet implements NoisePredictor {
         /** {@code null_class}: one more table row, the learned null class of classifier-free guidance. */
         public static final Field<Boolean> NULL_CLASS = field("null_class", false);
 
-        private static final Kind KIND = new Kind(CLASS_NAME + " config", CONFIG_NAME, CLASS_NAME,
-                List.of(MODE, NUM_CLASSES, CLASS_EMB_SIZE, NULL_CLASS));
+        private static final Kind<Config> KIND = new Kind<>(CLASS_NAME + " config", CONFIG_NAME, CLASS_NAME,
+                List.of(MODE, NUM_CLASSES, CLASS_EMB_SIZE, NULL_CLASS), Config::new);
 
         private Config(Map<String, JsonElement> values, String source) {
             super(KIND, values, source);
             try {
                 mode();
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(what() + " " + source + ": \"mode\" " + e.getMessage(), e);
+                throw new IllegalArgumentException(where(MODE) + " " + e.getMessage(), e);
             }
             for (Field<Integer> f : List.of(NUM_CLASSES, CLASS_EMB_SIZE)) {
                 if (get(f) < 1) {
-                    throw new IllegalArgumentException(what() + " " + source + ": \"" + f.key() + "\" must be >= 1, got "
-                            + get(f));
+                    throw new IllegalArgumentException(where(f) + " must be >= 1, got " + get(f));
                 }
             }
         }
@@ -141,12 +138,7 @@ public final class ClassConditionedUNet implements NoisePredictor {
 
         /** A config from a parsed {@link #CONFIG_NAME} (copied) that came from {@code source}. */
         public static Config fromJson(JsonObject o, String source) {
-            return new Config(entries(o), source);
-        }
-
-        @Override
-        protected Config create(Map<String, JsonElement> values, String source) {
-            return new Config(values, source);
+            return new Config(o.asMap(), source);
         }
 
         /** {@code mode} as a {@link Mode}. */
@@ -219,7 +211,8 @@ public final class ClassConditionedUNet implements NoisePredictor {
 
     /** The course's scheduler: {@code DDPMScheduler(num_train_timesteps=1000, beta_schedule='squaredcos_cap_v2')}. */
     public static DDPMScheduler courseScheduler() {
-        return new DDPMScheduler(SchedulerConfig.builder(SchedulerConfig.DDPM).optBetaSchedule("squaredcos_cap_v2").build());
+        return new DDPMScheduler(SchedulerConfig.of(SchedulerConfig.DDPM)
+                .with(SchedulerConfig.BETA_SCHEDULE, "squaredcos_cap_v2"));
     }
 
     /** The course's model: CONCAT, 10 classes, embedding size 4, no null class; randomly initialised. */
@@ -427,11 +420,6 @@ public final class ClassConditionedUNet implements NoisePredictor {
         return config;
     }
 
-    /** The content of {@link #CONFIG_NAME}. */
-    public JsonObject configJson() {
-        return config.toJsonObject();
-    }
-
     /**
      * Writes the model in the layout of the class javadoc, atomically (other files already in the folder, such
      * as {@code scheduler/}, are kept).
@@ -472,7 +460,7 @@ public final class ClassConditionedUNet implements NoisePredictor {
         Config config = JsonConfig.read(cfgFile, CONFIG_NAME, CLASS_NAME + " config", "save the model again",
                 (o, source) -> {
                     JsonElement cls = o.get(JsonConfig.CLASS_NAME_KEY);
-                    if (cls == null || !cls.isJsonPrimitive() || !CLASS_NAME.equals(cls.getAsString())) {
+                    if (!CLASS_NAME.equals(JsonConfig.className(cls))) {
                         throw new IllegalArgumentException(source + ": _class_name must be \"" + CLASS_NAME + "\", got "
                                 + cls + "; this folder holds another kind of model.");
                     }
@@ -503,28 +491,24 @@ public final class ClassConditionedUNet implements NoisePredictor {
         if (!Files.isDirectory(folder)) {
             return " (the folder does not exist)";
         }
-        if (Files.isRegularFile(folder.resolve("config.json"))) {
-            try {
-                String text = Files.readString(folder.resolve("config.json"), StandardCharsets.UTF_8);
-                JsonObject o = JsonParser.parseString(text).getAsJsonObject();
-                if (o.has("_class_name")) {
-                    return " (it holds config.json of a " + o.get("_class_name").getAsString() + ": a "
-                            + (o.get("_class_name").getAsString().equals("UNet2DModel")
-                                    ? "plain UNet without the class table; load it with UNet2DModel.fromPretrained"
-                                    : "model of another kind") + ")";
-                }
-                if (o.has("text_config") || o.has("vision_config") || o.has("projection_dim")) {
-                    return " (it holds a CLIP config.json: load it with ClipModel.fromPretrained)";
-                }
-                return " (it holds a config.json of an unknown kind)";
-            } catch (IOException | RuntimeException e) {
-                return " (its config.json is unreadable)";
+        if (!Files.isRegularFile(folder.resolve("config.json"))) {
+            return Files.isRegularFile(folder.resolve("model_index.json"))
+                    ? " (it is a diffusers pipeline folder: load it with DiffusionPipeline.fromPretrained)" : "";
+        }
+        try {
+            JsonObject o = JsonConfig.read(folder, "config.json", "config", "", (json, source) -> json);
+            String cls = JsonConfig.className(o.get(JsonConfig.CLASS_NAME_KEY));
+            if (cls != null) {
+                return " (it holds config.json of a " + cls + ": a " + (cls.equals(UNet2DConfig.CLASS_NAME)
+                        ? "plain UNet without the class table; load it with UNet2DModel.fromPretrained"
+                        : "model of another kind") + ")";
             }
+            return o.has("text_config") || o.has("vision_config") || o.has("projection_dim")
+                    ? " (it holds a CLIP config.json: load it with ClipModel.fromPretrained)"
+                    : " (it holds a config.json of an unknown kind)";
+        } catch (IOException e) {
+            return " (its config.json is unreadable)";
         }
-        if (Files.isRegularFile(folder.resolve("model_index.json"))) {
-            return " (it is a diffusers pipeline folder: load it with DiffusionPipeline.fromPretrained)";
-        }
-        return "";
     }
 
     /** Frees the parameters. */

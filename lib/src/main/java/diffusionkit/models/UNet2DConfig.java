@@ -106,15 +106,11 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
     /** Supported activation functions ({@code swish} is diffusers' alias of {@code silu}). */
     public static final List<String> ACT_FNS = List.of("silu", "swish");
 
-    private static final Kind KIND = new Kind("UNet2DModel config", CONFIG_NAME, CLASS_NAME, FIELDS);
+    private static final Kind<UNet2DConfig> KIND = new Kind<>("UNet2DModel config", CONFIG_NAME, CLASS_NAME, FIELDS,
+            UNet2DConfig::new);
 
     private UNet2DConfig(Map<String, JsonElement> values, String source) {
         super(KIND, values, source);
-    }
-
-    @Override
-    protected UNet2DConfig create(Map<String, JsonElement> values, String source) {
-        return new UNet2DConfig(values, source);
     }
 
     /** A config with every key at diffusers' default. */
@@ -134,7 +130,7 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
 
     /** Builds a config from a parsed {@code config.json} object (copied) that came from {@code source}. */
     public static UNet2DConfig fromJson(JsonObject json, String source) {
-        return new UNet2DConfig(entries(json), source);
+        return new UNet2DConfig(json.asMap(), source);
     }
 
     /**
@@ -146,11 +142,6 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
         return read(folderOrFile, CONFIG_NAME, "UNet2DModel config", "a diffusers UNet2DModel folder holds "
                 + CONFIG_NAME + " and diffusion_pytorch_model.safetensors: point to that folder, or save the model again",
                 UNet2DConfig::fromJson);
-    }
-
-    /** The keys of {@code UNet2DModel.__init__} that diffusers writes to {@code config.json}. */
-    public static List<String> knownKeys() {
-        return FIELDS.stream().map(Field::key).toList();
     }
 
     // ---------------------------------------------------------------- accessors (diffusers names in camelCase)
@@ -173,11 +164,6 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
     /** {@code center_input_sample}: feed {@code 2 * sample - 1} instead of the sample. */
     public boolean centerInputSample() {
         return get(CENTER_INPUT_SAMPLE);
-    }
-
-    /** {@code time_embedding_type}. */
-    public String timeEmbeddingType() {
-        return get(TIME_EMBEDDING_TYPE);
     }
 
     /** {@code freq_shift}: the {@code downscale_freq_shift} of the sinusoidal embedding. */
@@ -220,24 +206,9 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
         return get(DOWNSAMPLE_PADDING);
     }
 
-    /** {@code downsample_type}. */
-    public String downsampleType() {
-        return get(DOWNSAMPLE_TYPE);
-    }
-
-    /** {@code upsample_type}. */
-    public String upsampleType() {
-        return get(UPSAMPLE_TYPE);
-    }
-
     /** {@code dropout}. */
     public double dropout() {
         return get(DROPOUT);
-    }
-
-    /** {@code act_fn}. */
-    public String actFn() {
-        return get(ACT_FN);
     }
 
     /** {@code attention_head_dim}; null means one head per block (head size = channels). */
@@ -260,29 +231,14 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
         return get(NORM_EPS);
     }
 
-    /** {@code resnet_time_scale_shift}. */
-    public String resnetTimeScaleShift() {
-        return get(RESNET_TIME_SCALE_SHIFT);
-    }
-
     /** {@code add_attention}: attention in the mid block. */
     public boolean addAttention() {
         return get(ADD_ATTENTION);
     }
 
-    /** {@code class_embed_type}. */
-    public String classEmbedType() {
-        return get(CLASS_EMBED_TYPE);
-    }
-
     /** {@code num_class_embeds}: the size of the class embedding table, or null for no class conditioning. */
     public Integer numClassEmbeds() {
         return get(NUM_CLASS_EMBEDS);
-    }
-
-    /** {@code num_train_timesteps} (only used by the "learned" time embedding, which is not supported). */
-    public Integer numTrainTimesteps() {
-        return get(NUM_TRAIN_TIMESTEPS);
     }
 
     /** {@code block_out_channels[0] * 4}: the width of the time embedding. */
@@ -300,16 +256,12 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
         List<String> down = downBlockTypes();
         List<String> up = upBlockTypes();
         for (int i = 0; i < down.size(); i++) {
-            String t = strip(down.get(i));
-            if (!SUPPORTED_DOWN_BLOCKS.contains(t)) {
-                throw unsupported("down_block_types[" + i + "]", down.get(i), SUPPORTED_DOWN_BLOCKS.toString());
-            }
+            require(SUPPORTED_DOWN_BLOCKS.contains(strip(down.get(i))), "down_block_types[" + i + "]", down.get(i),
+                    SUPPORTED_DOWN_BLOCKS.toString());
         }
         for (int i = 0; i < up.size(); i++) {
-            String t = strip(up.get(i));
-            if (!SUPPORTED_UP_BLOCKS.contains(t)) {
-                throw unsupported("up_block_types[" + i + "]", up.get(i), SUPPORTED_UP_BLOCKS.toString());
-            }
+            require(SUPPORTED_UP_BLOCKS.contains(strip(up.get(i))), "up_block_types[" + i + "]", up.get(i),
+                    SUPPORTED_UP_BLOCKS.toString());
         }
         if (down.size() != up.size()) {
             throw new IllegalArgumentException("UNet2DModel config: 'down_block_types' has " + down.size()
@@ -319,41 +271,16 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
             throw new IllegalArgumentException("UNet2DModel config: 'block_out_channels' has " + boc.length
                     + " entries but 'down_block_types' has " + down.size() + ": give one channel count per block.");
         }
-        if (!"positional".equals(timeEmbeddingType())) {
-            throw unsupported("time_embedding_type", timeEmbeddingType(), "[positional]");
+        for (Field<String> f : List.of(TIME_EMBEDDING_TYPE, RESNET_TIME_SCALE_SHIFT, DOWNSAMPLE_TYPE, UPSAMPLE_TYPE)) {
+            require(f.defaultValue().equals(get(f)), f, "[" + f.defaultValue() + "]"); // only diffusers' default
         }
-        if (!ACT_FNS.contains(actFn())) {
-            throw unsupported("act_fn", actFn(), ACT_FNS.toString());
-        }
-        if (!"default".equals(resnetTimeScaleShift())) {
-            throw unsupported("resnet_time_scale_shift", resnetTimeScaleShift(), "[default]");
-        }
-        if (!"conv".equals(downsampleType())) {
-            throw unsupported("downsample_type", downsampleType(), "[conv]");
-        }
-        if (!"conv".equals(upsampleType())) {
-            throw unsupported("upsample_type", upsampleType(), "[conv]");
-        }
-        if (classEmbedType() != null) {
-            throw unsupported("class_embed_type", classEmbedType(),
-                    "[null] (class conditioning through 'num_class_embeds')");
-        }
-        Integer nce = numClassEmbeds();
-        if (nce != null && nce <= 0) {
-            throw unsupported("num_class_embeds", String.valueOf(nce), "a positive count or null");
-        }
-        if (dropout() < 0 || dropout() >= 1) {
-            throw unsupported("dropout", String.valueOf(dropout()), "a probability in [0, 1)");
-        }
-        if (downsamplePadding() < 0) {
-            throw unsupported("downsample_padding", String.valueOf(downsamplePadding()), "0 or more");
-        }
-        if (layersPerBlock() < 1) {
-            throw unsupported("layers_per_block", String.valueOf(layersPerBlock()), "1 or more");
-        }
-        if (normNumGroups() == null) {
-            throw unsupported("norm_num_groups", "null", "a positive group count (diffusers' down blocks need one too)");
-        }
+        require(ACT_FNS.contains(get(ACT_FN)), ACT_FN, ACT_FNS.toString());
+        require(get(CLASS_EMBED_TYPE) == null, CLASS_EMBED_TYPE, "[null] (class conditioning through 'num_class_embeds')");
+        require(numClassEmbeds() == null || numClassEmbeds() > 0, NUM_CLASS_EMBEDS, "a positive count or null");
+        require(dropout() >= 0 && dropout() < 1, DROPOUT, "a probability in [0, 1)");
+        require(downsamplePadding() >= 0, DOWNSAMPLE_PADDING, "0 or more");
+        require(layersPerBlock() >= 1, LAYERS_PER_BLOCK, "1 or more");
+        require(normNumGroups() != null, NORM_NUM_GROUPS, "a positive group count (diffusers' down blocks need one too)");
         int groups = normNumGroups();
         for (int c : boc) {
             if (c <= 0 || c % groups != 0) {
@@ -367,9 +294,7 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
                     + " does not divide the mid block's " + boc[boc.length - 1] + " channels.");
         }
         Integer hd = attentionHeadDim();
-        if (hd != null && hd <= 0) {
-            throw unsupported("attention_head_dim", String.valueOf(hd), "a positive head size or null");
-        }
+        require(hd == null || hd > 0, ATTENTION_HEAD_DIM, "a positive head size or null");
         if (hd != null) {
             // heads = channels / head size, as diffusers: a block narrower than one head would have none
             List<String> attentionBlocks = new ArrayList<>();
@@ -399,9 +324,15 @@ public final class UNet2DConfig extends JsonConfig<UNet2DConfig> {
         return blockType.startsWith("UNetRes") ? blockType.substring(7) : blockType;
     }
 
-    private static IllegalArgumentException unsupported(String key, String value, String supported) {
-        return new IllegalArgumentException("UNet2DModel config: '" + key + "' = \"" + value
-                + "\" is not supported by the Java UNet2DModel; supported: " + supported + ". Change '" + key
-                + "' in config.json.");
+    private void require(boolean supported, Field<?> key, String values) {
+        require(supported, key.key(), String.valueOf(get(key)), values);
+    }
+
+    private static void require(boolean supported, String key, String value, String values) {
+        if (!supported) {
+            throw new IllegalArgumentException("UNet2DModel config: '" + key + "' = \"" + value
+                    + "\" is not supported by the Java UNet2DModel; supported: " + values + ". Change '" + key
+                    + "' in config.json.");
+        }
     }
 }

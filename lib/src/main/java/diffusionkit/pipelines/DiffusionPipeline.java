@@ -9,6 +9,8 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import diffusionkit.io.CheckpointException;
+import diffusionkit.io.JsonConfig;
+import diffusionkit.io.ModelFolder;
 import diffusionkit.models.ClassConditionedUNet;
 import diffusionkit.models.NoisePredictor;
 import diffusionkit.models.UNet2DConfig;
@@ -18,7 +20,6 @@ import diffusionkit.schedulers.DDPMScheduler;
 import diffusionkit.schedulers.Scheduler;
 import diffusionkit.schedulers.SchedulerConfig;
 import diffusionkit.schedulers.SchedulerOutput;
-import diffusionkit.util.AtomicFiles;
 import diffusionkit.util.Autograd;
 import diffusionkit.util.DeviceChoice;
 import diffusionkit.util.SeededNoise;
@@ -26,6 +27,7 @@ import diffusionkit.util.SeededNoise;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
 
 /**
  * A (noise model, scheduler) pair and <em>the</em> loop that turns noise into images, as diffusers' pipelines'
@@ -48,7 +50,7 @@ import java.nio.file.Path;
 public class DiffusionPipeline implements AutoCloseable {
 
     /** The diffusers version the written files claim compatibility with. */
-    public static final String DIFFUSERS_VERSION = "0.31.0";
+    public static final String DIFFUSERS_VERSION = JsonConfig.DIFFUSERS_VERSION;
     /** The pipeline index file. */
     public static final String MODEL_INDEX = "model_index.json";
 
@@ -125,18 +127,7 @@ public class DiffusionPipeline implements AutoCloseable {
      * part again.
      */
     public static void savePretrained(Path folder, NoisePredictor model, Scheduler scheduler) throws IOException {
-        Path target = folder.toAbsolutePath();
-        AtomicFiles.writeFolder(target, tmp -> {
-            if (Files.isDirectory(target)) {
-                try (var list = Files.list(target)) {
-                    for (Path p : list.toList()) {
-                        String n = p.getFileName().toString();
-                        if (!n.equals("unet") && !n.equals("scheduler") && !n.equals(MODEL_INDEX) && Files.isRegularFile(p)) {
-                            Files.copy(p, tmp.resolve(n));
-                        }
-                    }
-                }
-            }
+        ModelFolder.write(folder, Set.of("unet", "scheduler", MODEL_INDEX), tmp -> {
             model.savePretrained(modelFolder(tmp, model));
             scheduler.save(tmp.resolve("scheduler"));
             if (model instanceof UNet2DModel) {

@@ -26,7 +26,7 @@ public final class DDIMScheduler extends BaseScheduler {
 
     /** A DDIM scheduler with diffusers' default config. */
     public DDIMScheduler() {
-        this(SchedulerConfig.builder(SchedulerConfig.DDIM).build());
+        this(SchedulerConfig.of(SchedulerConfig.DDIM));
     }
 
     /**

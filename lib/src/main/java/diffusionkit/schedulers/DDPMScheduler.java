@@ -27,7 +27,7 @@ public final class DDPMScheduler extends BaseScheduler {
 
     /** A DDPM scheduler with diffusers' default config (1000 steps, linear 1e-4..0.02). */
     public DDPMScheduler() {
-        this(SchedulerConfig.builder(SchedulerConfig.DDPM).build());
+        this(SchedulerConfig.of(SchedulerConfig.DDPM));
     }
 
     /**

@@ -1,7 +1,6 @@
 package diffusionkit.schedulers;
 
 import com.google.gson.JsonElement;
-import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 
@@ -11,7 +10,6 @@ import diffusionkit.io.JsonConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -29,8 +27,8 @@ import java.util.Map;
  *
  * <pre>{@code
  * SchedulerConfig c = SchedulerConfig.load(Path.of("ddpm-cat/scheduler"));    // file or folder
- * SchedulerConfig d = SchedulerConfig.builder(SchedulerConfig.DDPM)
- *         .optBetaSchedule("squaredcos_cap_v2").build();                     // from code
+ * SchedulerConfig d = SchedulerConfig.of(SchedulerConfig.DDPM)
+ *         .with(SchedulerConfig.BETA_SCHEDULE, "squaredcos_cap_v2");           // from code
  * d.save(Path.of("out/scheduler"));                                          // writes scheduler_config.json
  * }</pre>
  *
@@ -97,23 +95,21 @@ public final class SchedulerConfig extends JsonConfig<SchedulerConfig> {
     /** Supported {@code timestep_spacing} values. */
     public static final List<String> TIMESTEP_SPACINGS = List.of("leading", "trailing", "linspace");
 
-    private static final Kind DDPM_KIND = new Kind("scheduler config", FILE_NAME, null, DDPM_FIELDS);
-    private static final Kind DDIM_KIND = new Kind("scheduler config", FILE_NAME, null, DDIM_FIELDS);
+    private static final Kind<SchedulerConfig> DDPM_KIND = kind(DDPM_FIELDS);
+    private static final Kind<SchedulerConfig> DDIM_KIND = kind(DDIM_FIELDS);
     /** A scheduler this kit does not implement: its keys are kept as they are. */
-    private static final Kind OTHER_KIND = new Kind("scheduler config", FILE_NAME, null, List.of());
+    private static final Kind<SchedulerConfig> OTHER_KIND = kind(List.of());
 
     private SchedulerConfig(Map<String, JsonElement> values, String source) {
-        super(kindOf(values.get(CLASS_NAME_KEY)), values, source);
+        super(kindOf(className(values.get(CLASS_NAME_KEY))), values, source);
     }
 
-    private static Kind kindOf(JsonElement className) {
-        String c = className != null && className.isJsonPrimitive() ? className.getAsString() : "";
-        return c.equals(DDPM) ? DDPM_KIND : c.equals(DDIM) ? DDIM_KIND : OTHER_KIND;
+    private static Kind<SchedulerConfig> kind(List<Field<?>> fields) {
+        return new Kind<>("scheduler config", FILE_NAME, null, fields, SchedulerConfig::new);
     }
 
-    @Override
-    protected SchedulerConfig create(Map<String, JsonElement> values, String source) {
-        return new SchedulerConfig(values, source);
+    private static Kind<SchedulerConfig> kindOf(String className) {
+        return DDPM.equals(className) ? DDPM_KIND : DDIM.equals(className) ? DDIM_KIND : OTHER_KIND;
     }
 
     // ------------------------------------------------------------------ creation
@@ -145,18 +141,16 @@ public final class SchedulerConfig extends JsonConfig<SchedulerConfig> {
 
     /** A config from a JSON object (copied; see {@link #fromJson(String, String)}). */
     public static SchedulerConfig fromJson(JsonObject object, String source) {
-        return new SchedulerConfig(entries(object), source);
+        return new SchedulerConfig(object.asMap(), source);
     }
 
-    /** A builder for a config of {@code className} ({@link #DDPM} or {@link #DDIM}) with diffusers' defaults. */
-    public static Builder builder(String className) {
+    /**
+     * A config of {@code className} ({@link #DDPM} or {@link #DDIM}) with diffusers' defaults; set keys with
+     * {@link #with(Field, Object)}, e.g. {@code of(DDPM).with(BETA_SCHEDULE, "squaredcos_cap_v2")}.
+     */
+    public static SchedulerConfig of(String className) {
         checkClassName(className);
-        return new Builder(Map.of(CLASS_NAME_KEY, new JsonPrimitive(className)));
-    }
-
-    /** A builder that starts from this config (all keys, unknown ones included). */
-    public Builder toBuilder() {
-        return new Builder(values());
+        return new SchedulerConfig(Map.of(CLASS_NAME_KEY, new JsonPrimitive(className)), "code");
     }
 
     /**
@@ -170,7 +164,7 @@ public final class SchedulerConfig extends JsonConfig<SchedulerConfig> {
             return this;
         }
         Map<String, JsonElement> v = values();
-        List<Field<?>> target = kindOf(new JsonPrimitive(className)).fields();
+        List<Field<?>> target = kindOf(className).fields();
         for (Field<?> f : fields()) {
             if (!target.contains(f)) {
                 v.remove(f.key()); // as diffusers' from_config: drop keys only the original class takes
@@ -187,12 +181,7 @@ public final class SchedulerConfig extends JsonConfig<SchedulerConfig> {
         }
     }
 
-    /**
-     * Writes {@code scheduler_config.json} into {@code folder} (created if needed) as diffusers'
-     * {@code save_config} does: all keys sorted, two-space indent, {@code _class_name} and
-     * {@code _diffusers_version} = {@value JsonConfig#DIFFUSERS_VERSION}. Python diffusers loads it unchanged.
-     * Other files in the folder are left alone; the file is written atomically.
-     */
+    /** Writes {@code scheduler_config.json} as diffusers does ({@link JsonConfig#save}); Python diffusers loads it unchanged. */
     @Override
     public void save(Path folder) throws IOException {
         if (className() == null) {
@@ -259,21 +248,6 @@ public final class SchedulerConfig extends JsonConfig<SchedulerConfig> {
         return get(PREDICTION_TYPE);
     }
 
-    /** {@code thresholding} (default false; true is not supported). */
-    public boolean thresholding() {
-        return get(THRESHOLDING);
-    }
-
-    /** {@code dynamic_thresholding_ratio} (default 0.995; unused while thresholding is false). */
-    public double dynamicThresholdingRatio() {
-        return get(DYNAMIC_THRESHOLDING_RATIO);
-    }
-
-    /** {@code sample_max_value} (default 1.0; unused while thresholding is false). */
-    public double sampleMaxValue() {
-        return get(SAMPLE_MAX_VALUE);
-    }
-
     /** {@code timestep_spacing} (default "leading"). */
     public String timestepSpacing() {
         return get(TIMESTEP_SPACING);
@@ -285,10 +259,6 @@ public final class SchedulerConfig extends JsonConfig<SchedulerConfig> {
     }
 
     // ------------------------------------------------------------------ validation
-
-    private String where(Field<?> key) {
-        return "scheduler config " + source() + ": \"" + key.key() + "\"";
-    }
 
     /**
      * Checks that the scheduler {@code className} supports every value of this config, as diffusers
@@ -335,7 +305,7 @@ public final class SchedulerConfig extends JsonConfig<SchedulerConfig> {
             throw new IllegalArgumentException(where(TIMESTEP_SPACING) + " '" + timestepSpacing()
                     + "' is not supported: use one of " + TIMESTEP_SPACINGS);
         }
-        if (thresholding()) {
+        if (get(THRESHOLDING)) {
             throw new IllegalArgumentException(where(THRESHOLDING) + " is true, but dynamic thresholding is not "
                     + "implemented in diffusion-kit: set \"thresholding\" to false (clip_sample then clamps x0 to "
                     + "+-clip_sample_range)");
@@ -343,117 +313,6 @@ public final class SchedulerConfig extends JsonConfig<SchedulerConfig> {
         if (clipSampleRange() <= 0 && clipSample()) {
             throw new IllegalArgumentException(where(CLIP_SAMPLE_RANGE) + " must be > 0 when clip_sample is true, found "
                     + clipSampleRange());
-        }
-    }
-
-    /**
-     * Builds a config from code: every {@code opt*} is optional and defaults to diffusers' value.
-     * Names are the camelCase JSON keys.
-     */
-    public static final class Builder {
-        private final Map<String, JsonElement> values;
-
-        private Builder(Map<String, JsonElement> values) {
-            this.values = new LinkedHashMap<>(values);
-        }
-
-        private <T> Builder put(Field<T> field, T value) {
-            values.put(field.key(), value == null ? JsonNull.INSTANCE : field.type().writer().apply(value));
-            return this;
-        }
-
-        /** {@code num_train_timesteps}. */
-        public Builder optNumTrainTimesteps(int n) {
-            return put(NUM_TRAIN_TIMESTEPS, n);
-        }
-
-        /** {@code beta_start}. */
-        public Builder optBetaStart(double v) {
-            return put(BETA_START, v);
-        }
-
-        /** {@code beta_end}. */
-        public Builder optBetaEnd(double v) {
-            return put(BETA_END, v);
-        }
-
-        /** {@code beta_schedule}: linear, scaled_linear or squaredcos_cap_v2 (DDPM also sigmoid). */
-        public Builder optBetaSchedule(String v) {
-            return put(BETA_SCHEDULE, v);
-        }
-
-        /** {@code trained_betas} (null for none); overrides the beta schedule. */
-        public Builder optTrainedBetas(float[] betas) {
-            return put(TRAINED_BETAS, betas);
-        }
-
-        /** {@code variance_type} (DDPM): fixed_small or fixed_large. */
-        public Builder optVarianceType(String v) {
-            return put(VARIANCE_TYPE, v);
-        }
-
-        /** {@code clip_sample}. */
-        public Builder optClipSample(boolean v) {
-            return put(CLIP_SAMPLE, v);
-        }
-
-        /** {@code clip_sample_range}. */
-        public Builder optClipSampleRange(double v) {
-            return put(CLIP_SAMPLE_RANGE, v);
-        }
-
-        /** {@code set_alpha_to_one} (DDIM). */
-        public Builder optSetAlphaToOne(boolean v) {
-            return put(SET_ALPHA_TO_ONE, v);
-        }
-
-        /** {@code steps_offset}. */
-        public Builder optStepsOffset(int v) {
-            return put(STEPS_OFFSET, v);
-        }
-
-        /** {@code prediction_type}: epsilon, v_prediction or sample. */
-        public Builder optPredictionType(String v) {
-            return put(PREDICTION_TYPE, v);
-        }
-
-        /** {@code thresholding} (only false is supported by the schedulers). */
-        public Builder optThresholding(boolean v) {
-            return put(THRESHOLDING, v);
-        }
-
-        /** {@code timestep_spacing}: leading, trailing or linspace. */
-        public Builder optTimestepSpacing(String v) {
-            return put(TIMESTEP_SPACING, v);
-        }
-
-        /** {@code rescale_betas_zero_snr}. */
-        public Builder optRescaleBetasZeroSnr(boolean v) {
-            return put(RESCALE_BETAS_ZERO_SNR, v);
-        }
-
-        /** Any key, in diffusers spelling (unknown keys are kept and saved). */
-        public Builder optKey(String key, JsonElement value) {
-            if (key.equals(CLASS_NAME_KEY)) {
-                throw new IllegalArgumentException("set the class with SchedulerConfig.builder(className) or forClass, not optKey");
-            }
-            values.put(key, value == null ? JsonNull.INSTANCE : value.deepCopy());
-            return this;
-        }
-
-        /** Removes a key (a known key then takes its default). */
-        public Builder removeKey(String key) {
-            values.remove(key);
-            return this;
-        }
-
-        /**
-         * The config.
-         *
-         * @throws IllegalArgumentException when a value has the wrong JSON type, naming the key
-         */
-        public SchedulerConfig build() {
-            return new SchedulerConfig(values, "code");
         }
     }
 }

@@ -103,7 +103,8 @@ class ClassifierGuidanceTest {
      */
     @Test
     void classifierGuidanceRaisesTheShareOfTheWantedClass() {
-        DDIMScheduler ddim = new DDIMScheduler(SchedulerConfig.builder(SchedulerConfig.DDIM).optClipSample(false).build());
+        DDIMScheduler ddim = new DDIMScheduler(SchedulerConfig.of(SchedulerConfig.DDIM)
+                .with(SchedulerConfig.CLIP_SAMPLE, false));
         GaussianImageModel model = new GaussianImageModel(ddim.alphasCumprod(), manager);
         int wanted = PackagedDatasets.FASHION_CLASSES.indexOf("Trouser");
         double[] share = new double[2];

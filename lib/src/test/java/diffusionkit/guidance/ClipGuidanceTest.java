@@ -40,7 +40,8 @@ class ClipGuidanceTest {
 
     @Test
     void clipGuidanceLowersTheClipLossOfTheSamples() throws Exception {
-        DDIMScheduler ddim = new DDIMScheduler(SchedulerConfig.builder(SchedulerConfig.DDIM).optClipSample(false).build());
+        DDIMScheduler ddim = new DDIMScheduler(SchedulerConfig.of(SchedulerConfig.DDIM)
+                .with(SchedulerConfig.CLIP_SAMPLE, false));
         GaussianImageModel model = new GaussianImageModel(unet, ddim.alphasCumprod());
         try (ClipGuidance clip = ClipGuidance.builder().optFolder(CLIP_TINY).setPrompt("a red rose").optCuts(2)
                 .optSeed(3).build(manager)) {

@@ -33,7 +33,8 @@ class GuidanceSchedulesTest {
 
     @Test
     void chartAndImage() {
-        DDPMScheduler s = new DDPMScheduler(SchedulerConfig.builder(SchedulerConfig.DDPM).optBetaSchedule("squaredcos_cap_v2").build());
+        DDPMScheduler s = new DDPMScheduler(SchedulerConfig.of(SchedulerConfig.DDPM)
+                .with(SchedulerConfig.BETA_SCHEDULE, "squaredcos_cap_v2"));
         XYChart chart = GuidanceSchedules.chart(s);
         assertEquals(4, chart.getSeriesMap().size());
         assertTrue(chart.getTitle().contains("squaredcos_cap_v2"), chart.getTitle());

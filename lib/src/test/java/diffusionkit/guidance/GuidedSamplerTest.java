@@ -44,7 +44,7 @@ class GuidedSamplerTest {
 
     /** DDIM with diffusers' defaults except clip_sample = false (so x̂_0 is the plain formula). */
     static DDIMScheduler ddim() {
-        return new DDIMScheduler(SchedulerConfig.builder(SchedulerConfig.DDIM).optClipSample(false).build());
+        return new DDIMScheduler(SchedulerConfig.of(SchedulerConfig.DDIM).with(SchedulerConfig.CLIP_SAMPLE, false));
     }
 
     static GuidedSampler.Builder sampler(GuidanceLoss loss, double scale) {

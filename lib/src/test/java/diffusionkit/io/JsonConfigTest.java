@@ -173,8 +173,8 @@ class JsonConfigTest {
         assertContains(e, "clip.json text_config: \"hidden_size\" must be an integer, found \"wide\"");
 
         // the scheduler's keys, and class_conditioned.json's
-        assertContains(assertThrows(IllegalArgumentException.class, () -> SchedulerConfig.builder(SchedulerConfig.DDIM)
-                .optKey("set_alpha_to_one", JsonParser.parseString("\"no\"")).build()), "\"set_alpha_to_one\"", "true or false");
+        assertContains(assertThrows(IllegalArgumentException.class, () -> SchedulerConfig.of(SchedulerConfig.DDIM)
+                .with("set_alpha_to_one", JsonParser.parseString("\"no\""))), "\"set_alpha_to_one\"", "true or false");
         assertContains(assertThrows(IllegalArgumentException.class, () -> ClassConditionedUNet.Config.fromJson(
                 JsonParser.parseString("{\"num_classes\": \"ten\"}").getAsJsonObject(), "cc.json")),
                 "cc.json: \"num_classes\" must be an integer, found \"ten\"");
@@ -188,9 +188,11 @@ class JsonConfigTest {
                 + "  \"class_emb_size\": 4,\n  \"mode\": \"concat\",\n  \"null_class\": true,\n  \"num_classes\": 10\n}\n",
                 c.toJsonString());
         assertEquals(ClassConditionedUNet.Mode.CONCAT, c.mode());
-        assertContains(assertThrows(IllegalArgumentException.class, () -> c.with(ClassConditionedUNet.Config.MODE, "film")),
+        assertContains(assertThrows(IllegalArgumentException.class, () -> c
+                .with(ClassConditionedUNet.Config.MODE, "film")),
                 "\"mode\"", "film", "concat or class_embedding");
-        assertContains(assertThrows(IllegalArgumentException.class, () -> c.with(ClassConditionedUNet.Config.NUM_CLASSES, 0)),
+        assertContains(assertThrows(IllegalArgumentException.class, () -> c
+                .with(ClassConditionedUNet.Config.NUM_CLASSES, 0)),
                 "\"num_classes\" must be >= 1");
     }
 

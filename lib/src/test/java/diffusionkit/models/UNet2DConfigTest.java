@@ -55,9 +55,9 @@ class UNet2DConfigTest {
         assertEquals(3, d.inChannels());
         assertEquals(2, d.layersPerBlock());
         assertEquals(32, d.normNumGroups());
-        assertEquals("silu", d.actFn());
-        assertEquals("positional", d.timeEmbeddingType());
-        assertEquals("conv", d.downsampleType());
+        assertEquals("silu", d.get(UNet2DConfig.ACT_FN));
+        assertEquals("positional", d.get(UNet2DConfig.TIME_EMBEDDING_TYPE));
+        assertEquals("conv", d.get(UNet2DConfig.DOWNSAMPLE_TYPE));
         assertEquals(1, d.downsamplePadding());
         assertEquals(1.0, d.midBlockScaleFactor());
         assertTrue(d.addAttention());

@@ -56,7 +56,8 @@ class DenoisingLoopTest {
     }
 
     static DDPMScheduler ddpm() {
-        return new DDPMScheduler(SchedulerConfig.builder(SchedulerConfig.DDPM).optBetaSchedule("squaredcos_cap_v2").build());
+        return new DDPMScheduler(SchedulerConfig.of(SchedulerConfig.DDPM)
+                .with(SchedulerConfig.BETA_SCHEDULE, "squaredcos_cap_v2"));
     }
 
     /** The course's loop: x = randn; for t: ε = model(x, t, y); x = step(ε, t, x).prev_sample; x.clip(-1, 1). */

@@ -65,14 +65,14 @@ class SchedulerConfigTest {
     }
 
     @Test
-    void builderDefaultsAreDiffusersDefaults() {
+    void defaultsAreDiffusersDefaults() {
         // DDPMScheduler() / DDIMScheduler() in diffusers v0.31 save exactly these files
-        assertEquals(read("ddpm_linear"), SchedulerConfig.builder(SchedulerConfig.DDPM).build().toJsonString());
-        assertEquals(read("ddim50_linear"), SchedulerConfig.builder(SchedulerConfig.DDIM).build().toJsonString());
-        assertEquals(read("ddpm_cos"), SchedulerConfig.builder(SchedulerConfig.DDPM)
-                .optBetaSchedule("squaredcos_cap_v2").build().toJsonString());
-        assertEquals(read("ddim50_linear_noclip"), new DDIMScheduler(SchedulerConfig.builder(SchedulerConfig.DDPM)
-                .optClipSample(false).build()).config().toJsonString());
+        assertEquals(read("ddpm_linear"), SchedulerConfig.of(SchedulerConfig.DDPM).toJsonString());
+        assertEquals(read("ddim50_linear"), SchedulerConfig.of(SchedulerConfig.DDIM).toJsonString());
+        assertEquals(read("ddpm_cos"), SchedulerConfig.of(SchedulerConfig.DDPM)
+                .with(SchedulerConfig.BETA_SCHEDULE, "squaredcos_cap_v2").toJsonString());
+        assertEquals(read("ddim50_linear_noclip"), new DDIMScheduler(SchedulerConfig.of(SchedulerConfig.DDPM)
+                .with(SchedulerConfig.CLIP_SAMPLE, false)).config().toJsonString());
         SchedulerConfig d = new DDPMScheduler().config();
         assertEquals(1000, d.numTrainTimesteps());
         assertEquals(0.0001, d.betaStart());
@@ -83,9 +83,9 @@ class SchedulerConfigTest {
         assertTrue(d.clipSample());
         assertEquals(1.0, d.clipSampleRange());
         assertEquals("epsilon", d.predictionType());
-        assertFalse(d.thresholding());
-        assertEquals(0.995, d.dynamicThresholdingRatio());
-        assertEquals(1.0, d.sampleMaxValue());
+        assertFalse(d.get(SchedulerConfig.THRESHOLDING));
+        assertEquals(0.995, d.get(SchedulerConfig.DYNAMIC_THRESHOLDING_RATIO));
+        assertEquals(1.0, d.get(SchedulerConfig.SAMPLE_MAX_VALUE));
         assertEquals("leading", d.timestepSpacing());
         assertEquals(0, d.stepsOffset());
         assertFalse(d.rescaleBetasZeroSnr());
@@ -106,7 +106,7 @@ class SchedulerConfigTest {
         // set_alpha_to_one added with its default
         DDIMScheduler ddim = DDIMScheduler.fromConfig(SchedulerConfig.load(configFolder("ddpm_linear")));
         assertEquals(read("ddim50_linear"), ddim.config().toJsonString());
-        assertFalse(ddim.config().keys().contains(SchedulerConfig.VARIANCE_TYPE.key()));
+        assertFalse(ddim.config().toJsonObject().has(SchedulerConfig.VARIANCE_TYPE.key()));
         // and back: DDPM from a DDIM config drops set_alpha_to_one and adds variance_type
         DDPMScheduler ddpm = DDPMScheduler.fromConfig(ddim.config());
         assertEquals(read("ddpm_linear"), ddpm.config().toJsonString());
@@ -141,18 +141,20 @@ class SchedulerConfigTest {
         // unknown keys also survive the conversion to DDIM (diffusers would drop them; we keep them)
         SchedulerConfig ddim = new DDIMScheduler(back).config();
         assertEquals(nested, ddim.get("my_future_key"));
-        assertFalse(ddim.keys().contains("variance_type"));
+        assertFalse(ddim.toJsonObject().has("variance_type"));
 
-        // and toBuilder keeps them
-        SchedulerConfig rebuilt = back.toBuilder().optStepsOffset(1).build();
+        // and with(...) keeps them
+        SchedulerConfig rebuilt = back.with(SchedulerConfig.STEPS_OFFSET, 1);
         assertEquals(1, rebuilt.stepsOffset());
         assertEquals(nested, rebuilt.get("my_future_key"));
     }
 
     @Test
-    void builderNumbersAreWrittenAsPythonWould(@TempDir Path tmp) throws IOException {
-        SchedulerConfig c = SchedulerConfig.builder(SchedulerConfig.DDPM).optBetaStart(0.00085).optBetaEnd(0.012)
-                .optBetaSchedule("scaled_linear").optClipSampleRange(2).optTrainedBetas(null).build();
+    void numbersAreWrittenAsPythonWould(@TempDir Path tmp) throws IOException {
+        SchedulerConfig c = SchedulerConfig.of(SchedulerConfig.DDPM).with(SchedulerConfig.BETA_START, 0.00085)
+                .with(SchedulerConfig.BETA_END, 0.012)
+                .with(SchedulerConfig.BETA_SCHEDULE, "scaled_linear").with(SchedulerConfig.CLIP_SAMPLE_RANGE, 2.0)
+                .with(SchedulerConfig.TRAINED_BETAS, null);
         String text = c.toJsonString();
         assertTrue(text.contains("\"beta_start\": 0.00085,"), text);
         assertTrue(text.contains("\"beta_end\": 0.012,"), text);
@@ -165,7 +167,8 @@ class SchedulerConfigTest {
     @Test
     void trainedBetasRoundTrip(@TempDir Path tmp) throws IOException {
         float[] betas = BetaSchedules.linear(1e-4, 0.02, 10);
-        SchedulerConfig c = SchedulerConfig.builder(SchedulerConfig.DDPM).optNumTrainTimesteps(10).optTrainedBetas(betas).build();
+        SchedulerConfig c = SchedulerConfig.of(SchedulerConfig.DDPM).with(SchedulerConfig.NUM_TRAIN_TIMESTEPS, 10)
+                .with(SchedulerConfig.TRAINED_BETAS, betas);
         c.save(tmp);
         DDPMScheduler s = DDPMScheduler.load(tmp);
         assertEquals(0f, Vectors.maxAbsDiff(betas, s.betas()));

@@ -27,18 +27,18 @@ class SchedulerErrorsTest {
         }
     }
 
-    private static SchedulerConfig.Builder ddpm() {
-        return SchedulerConfig.builder(SchedulerConfig.DDPM);
+    private static SchedulerConfig ddpm() {
+        return SchedulerConfig.of(SchedulerConfig.DDPM);
     }
 
     @Test
     void unknownBetaSchedule() {
-        SchedulerConfig c = ddpm().optBetaSchedule("cubic").build();
+        SchedulerConfig c = ddpm().with(SchedulerConfig.BETA_SCHEDULE, "cubic");
         assertMentions(assertThrows(IllegalArgumentException.class, () -> new DDPMScheduler(c)),
                 "beta_schedule", "cubic", "linear", "scaled_linear", "squaredcos_cap_v2");
         assertMentions(assertThrows(IllegalArgumentException.class, () -> new DDIMScheduler(c)), "beta_schedule", "cubic");
         // sigmoid is DDPM-only in diffusers
-        SchedulerConfig sig = ddpm().optBetaSchedule("sigmoid").build();
+        SchedulerConfig sig = ddpm().with(SchedulerConfig.BETA_SCHEDULE, "sigmoid");
         new DDPMScheduler(sig);
         assertMentions(assertThrows(IllegalArgumentException.class, () -> new DDIMScheduler(sig)), "sigmoid", "DDIMScheduler");
     }
@@ -46,7 +46,7 @@ class SchedulerErrorsTest {
     @Test
     void unsupportedVarianceType() {
         for (String v : new String[] {"learned_range", "learned", "fixed_small_log", "fixed_large_log", "bogus"}) {
-            SchedulerConfig c = ddpm().optVarianceType(v).build();
+            SchedulerConfig c = ddpm().with(SchedulerConfig.VARIANCE_TYPE, v);
             assertMentions(assertThrows(IllegalArgumentException.class, () -> new DDPMScheduler(c)),
                     "variance_type", v, "fixed_small", "fixed_large");
         }
@@ -54,7 +54,7 @@ class SchedulerErrorsTest {
 
     @Test
     void unknownPredictionType() {
-        SchedulerConfig c = ddpm().optPredictionType("x0").build();
+        SchedulerConfig c = ddpm().with(SchedulerConfig.PREDICTION_TYPE, "x0");
         assertMentions(assertThrows(IllegalArgumentException.class, () -> new DDPMScheduler(c)),
                 "prediction_type", "x0", "epsilon", "v_prediction", "sample");
         assertMentions(assertThrows(IllegalArgumentException.class, () -> new DDIMScheduler(c)), "prediction_type", "x0");
@@ -62,24 +62,25 @@ class SchedulerErrorsTest {
 
     @Test
     void unknownTimestepSpacing() {
-        SchedulerConfig c = ddpm().optTimestepSpacing("uniform").build();
+        SchedulerConfig c = ddpm().with(SchedulerConfig.TIMESTEP_SPACING, "uniform");
         assertMentions(assertThrows(IllegalArgumentException.class, () -> new DDIMScheduler(c)),
                 "timestep_spacing", "uniform", "leading", "trailing", "linspace");
     }
 
     @Test
     void thresholdingIsRejected() {
-        SchedulerConfig c = ddpm().optThresholding(true).build();
+        SchedulerConfig c = ddpm().with(SchedulerConfig.THRESHOLDING, true);
         assertMentions(assertThrows(IllegalArgumentException.class, () -> new DDPMScheduler(c)), "thresholding", "false");
     }
 
     @Test
     void wrongTypesAndTrainedBetasLength() {
         assertMentions(assertThrows(IllegalArgumentException.class,
-                () -> ddpm().optKey("num_train_timesteps", new JsonPrimitive("1000")).build()), "num_train_timesteps", "integer");
+                () -> ddpm().with("num_train_timesteps", new JsonPrimitive("1000"))), "num_train_timesteps", "integer");
         assertMentions(assertThrows(IllegalArgumentException.class,
-                () -> ddpm().optKey("clip_sample", new JsonPrimitive(1)).build()), "clip_sample", "true or false");
-        SchedulerConfig c = ddpm().optNumTrainTimesteps(10).optTrainedBetas(new float[] {0.1f, 0.2f}).build();
+                () -> ddpm().with("clip_sample", new JsonPrimitive(1))), "clip_sample", "true or false");
+        SchedulerConfig c = ddpm().with(SchedulerConfig.NUM_TRAIN_TIMESTEPS, 10)
+                .with(SchedulerConfig.TRAINED_BETAS, new float[] {0.1f, 0.2f});
         assertMentions(assertThrows(IllegalArgumentException.class, () -> new DDPMScheduler(c)),
                 "trained_betas", "2", "10");
     }

@@ -31,7 +31,8 @@ class SchedulerGradientTest {
     @Test
     void ddimPredOriginalSampleGradientIsOneOverSqrtAlphaBar() {
         // epsilon prediction: x0 = (x - sqrt(1 - ab_t) * eps) / sqrt(ab_t), so d x0 / d x = 1 / sqrt(ab_t)
-        DDIMScheduler s = DDIMScheduler.fromConfig(SchedulerConfig.builder(SchedulerConfig.DDPM).optClipSample(false).build());
+        DDIMScheduler s = DDIMScheduler.fromConfig(SchedulerConfig.of(SchedulerConfig.DDPM)
+                .with(SchedulerConfig.CLIP_SAMPLE, false));
         s.setTimesteps(50);
         long t = 500;
         double alphaBar = s.alphasCumprod()[(int) t];
@@ -97,7 +98,8 @@ class SchedulerGradientTest {
     void ddpmPrevSampleGradientIsPosteriorMeanCoefficient() {
         // x_prev = c0 * x0 + c1 * x + sigma * z with x0 = (x - sqrt(1-ab) eps)/sqrt(ab):
         // d x_prev / d x = c0 / sqrt(ab_t) + c1
-        DDPMScheduler s = new DDPMScheduler(SchedulerConfig.builder(SchedulerConfig.DDPM).optClipSample(false).build());
+        DDPMScheduler s = new DDPMScheduler(SchedulerConfig.of(SchedulerConfig.DDPM)
+                .with(SchedulerConfig.CLIP_SAMPLE, false));
         long t = 500;
         float[] ab = s.alphasCumprod();
         double abT = ab[500];

@@ -31,8 +31,8 @@ class SchedulerOptionsTest {
         manager.close();
     }
 
-    private static SchedulerConfig.Builder ddim() {
-        return SchedulerConfig.builder(SchedulerConfig.DDIM).optClipSample(false);
+    private static SchedulerConfig ddim() {
+        return SchedulerConfig.of(SchedulerConfig.DDIM).with(SchedulerConfig.CLIP_SAMPLE, false);
     }
 
     private static long[] timesteps(SchedulerConfig c, int steps) {
@@ -44,22 +44,25 @@ class SchedulerOptionsTest {
     @Test
     void timestepSpacingsAndOffsetAreDiffusersTables() {
         for (String cls : new String[] {SchedulerConfig.DDPM, SchedulerConfig.DDIM}) {
-            SchedulerConfig.Builder b = SchedulerConfig.builder(cls);
+            SchedulerConfig b = SchedulerConfig.of(cls);
             // leading: (arange(0, 7) * (1000 // 7))[::-1] + steps_offset
             assertArrayEquals(new long[] {853, 711, 569, 427, 285, 143, 1},
-                    timesteps(b.optTimestepSpacing("leading").optStepsOffset(1).build(), 7), cls);
+                    timesteps(b.with(SchedulerConfig.TIMESTEP_SPACING, "leading")
+                            .with(SchedulerConfig.STEPS_OFFSET, 1), 7), cls);
             // trailing: round(arange(1000, 0, -1000 / 7)) - 1
             assertArrayEquals(new long[] {999, 856, 713, 570, 428, 285, 142},
-                    timesteps(b.optTimestepSpacing("trailing").optStepsOffset(0).build(), 7), cls);
+                    timesteps(b.with(SchedulerConfig.TIMESTEP_SPACING, "trailing")
+                            .with(SchedulerConfig.STEPS_OFFSET, 0), 7), cls);
             // linspace: linspace(0, 999, 7).round()[::-1]; numpy rounds halves to even (166.5 -> 166, 499.5 -> 500)
             assertArrayEquals(new long[] {999, 832, 666, 500, 333, 166, 0},
-                    timesteps(b.optTimestepSpacing("linspace").build(), 7), cls);
+                    timesteps(b.with(SchedulerConfig.TIMESTEP_SPACING, "linspace"), 7), cls);
         }
     }
 
     @Test
     void scaledLinearBetasAreTheSquaredLinspaceOfRoots() {
-        SchedulerConfig c = ddim().optBetaSchedule("scaled_linear").optBetaStart(0.00085).optBetaEnd(0.012).build();
+        SchedulerConfig c = ddim().with(SchedulerConfig.BETA_SCHEDULE, "scaled_linear")
+                .with(SchedulerConfig.BETA_START, 0.00085).with(SchedulerConfig.BETA_END, 0.012);
         float[] betas = Scheduler.fromConfig(c).betas();
         float[] cumprod = Scheduler.fromConfig(c).alphasCumprod();
         double a = Math.sqrt(0.00085);
@@ -75,8 +78,8 @@ class SchedulerOptionsTest {
 
     @Test
     void zeroSnrRescalingEndsAtAlphaBarZeroAndKeepsTheFirst() {
-        SchedulerConfig plain = ddim().build();
-        SchedulerConfig rescaled = ddim().optRescaleBetasZeroSnr(true).build();
+        SchedulerConfig plain = ddim();
+        SchedulerConfig rescaled = ddim().with(SchedulerConfig.RESCALE_BETAS_ZERO_SNR, true);
         float[] before = Scheduler.fromConfig(plain).alphasCumprod();
         float[] after = Scheduler.fromConfig(rescaled).alphasCumprod();
         // sqrt(abar) is shifted so its last value is 0 and scaled so its first is unchanged (Lin et al. 2023, alg. 1)
@@ -127,7 +130,7 @@ class SchedulerOptionsTest {
     @Test
     void ddimVAndSamplePredictionFollowTheirFormulas() {
         for (String prediction : new String[] {"v_prediction", "sample", "epsilon"}) {
-            DDIMScheduler s = new DDIMScheduler(ddim().optPredictionType(prediction).build());
+            DDIMScheduler s = new DDIMScheduler(ddim().with(SchedulerConfig.PREDICTION_TYPE, prediction));
             s.setTimesteps(10);
             float[] ab = s.alphasCumprod();
             try (NDManager m = manager.newSubManager()) {
@@ -145,7 +148,7 @@ class SchedulerOptionsTest {
     @Test
     void setAlphaToOneDecidesTheLastStepsTarget() {
         for (boolean toOne : new boolean[] {true, false}) {
-            DDIMScheduler s = new DDIMScheduler(ddim().optSetAlphaToOne(toOne).build());
+            DDIMScheduler s = new DDIMScheduler(ddim().with(SchedulerConfig.SET_ALPHA_TO_ONE, toOne));
             s.setTimesteps(10);
             float[] ab = s.alphasCumprod();
             try (NDManager m = manager.newSubManager()) {
@@ -162,8 +165,9 @@ class SchedulerOptionsTest {
 
     @Test
     void ddpmVPredictionAndClipSampleRange() {
-        DDPMScheduler s = new DDPMScheduler(SchedulerConfig.builder(SchedulerConfig.DDPM)
-                .optPredictionType("v_prediction").optClipSample(true).optClipSampleRange(0.5).build());
+        DDPMScheduler s = new DDPMScheduler(SchedulerConfig.of(SchedulerConfig.DDPM)
+                .with(SchedulerConfig.PREDICTION_TYPE, "v_prediction").with(SchedulerConfig.CLIP_SAMPLE, true)
+                .with(SchedulerConfig.CLIP_SAMPLE_RANGE, 0.5));
         s.setTimesteps(10);
         float[] ab = s.alphasCumprod();
         double a = ab[600];

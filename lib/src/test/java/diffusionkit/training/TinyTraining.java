@@ -36,8 +36,8 @@ final class TinyTraining {
 
     /** DDPM with 100 training steps (linear betas scaled like diffusers' defaults for 1000). */
     static Scheduler scheduler() {
-        return new DDPMScheduler(SchedulerConfig.builder(SchedulerConfig.DDPM).optNumTrainTimesteps(100)
-                .optBetaStart(1e-3).optBetaEnd(0.2).build());
+        return new DDPMScheduler(SchedulerConfig.of(SchedulerConfig.DDPM).with(SchedulerConfig.NUM_TRAIN_TIMESTEPS, 100)
+                .with(SchedulerConfig.BETA_START, 1e-3).with(SchedulerConfig.BETA_END, 0.2));
     }
 
     /**
