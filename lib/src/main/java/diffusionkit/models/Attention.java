@@ -1,11 +1,8 @@
 package diffusionkit.models;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.ParameterStore;
-import ai.djl.util.PairList;
 import diffusionkit.util.Convolutions;
 import diffusionkit.util.Scalars;
 
@@ -23,7 +20,7 @@ import diffusionkit.util.Scalars;
  * pass), and only the small result [B·heads, L, d] is copied back to [B, heads·d, H, W] for the output
  * projection.
  */
-public final class Attention extends ModuleBlock {
+public final class Attention extends UnaryBlock {
 
     private final int channels;
     private final int heads;
@@ -64,7 +61,7 @@ public final class Attention extends ModuleBlock {
     }
 
     /** {@code to_out}: a ModuleList of Linear (index 0) and Dropout (index 1, no parameters). */
-    static final class ToOut extends ModuleBlock {
+    static final class ToOut extends UnaryBlock {
         final LinearLayer linear;
 
         ToOut(NDManager manager, int in, int out) {
@@ -72,8 +69,8 @@ public final class Attention extends ModuleBlock {
         }
 
         @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-            return new NDList(linear.forward(inputs.head()));
+        public NDArray forward(NDArray x) {
+            return linear.forward(x);
         }
 
         @Override
@@ -87,6 +84,7 @@ public final class Attention extends ModuleBlock {
      *
      * @return [B, C, H, W]
      */
+    @Override
     public NDArray forward(NDArray x) {
         Shape s = x.getShape();
         long b = s.get(0);
@@ -146,16 +144,6 @@ public final class Attention extends ModuleBlock {
     /** Number of heads. */
     public int heads() {
         return heads;
-    }
-
-    @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        return new NDList(forward(inputs.head()));
-    }
-
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        return new Shape[] {inputShapes[0]};
     }
 
     @Override

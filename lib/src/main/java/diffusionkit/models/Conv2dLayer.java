@@ -1,12 +1,9 @@
 package diffusionkit.models;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import ai.djl.training.ParameterStore;
-import ai.djl.util.PairList;
 import diffusionkit.util.Convolutions;
 
 /**
@@ -14,7 +11,7 @@ import diffusionkit.util.Convolutions;
  * {@code bias} [out], initialised as PyTorch does (uniform in ±1/sqrt(in·k·k)). It convolves through
  * {@link Convolutions#conv2d}, which is right on CPUs whose natives get some shapes wrong.
  */
-public final class Conv2dLayer extends ModuleBlock {
+public final class Conv2dLayer extends UnaryBlock {
 
     private final int inChannels;
     private final int outChannels;
@@ -44,6 +41,7 @@ public final class Conv2dLayer extends ModuleBlock {
     }
 
     /** Convolves {@code x} [N, in, H, W]. */
+    @Override
     public NDArray forward(NDArray x) {
         return Convolutions.conv2d(x, weight.getArray(), bias.getArray(), stride, padding);
     }
@@ -56,11 +54,6 @@ public final class Conv2dLayer extends ModuleBlock {
     /** The bias parameter. */
     public Parameter bias() {
         return bias;
-    }
-
-    @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        return new NDList(forward(inputs.head()));
     }
 
     @Override

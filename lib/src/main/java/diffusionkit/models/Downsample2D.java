@@ -1,18 +1,15 @@
 package diffusionkit.models;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.ParameterStore;
-import ai.djl.util.PairList;
 
 /**
  * diffusers' {@code Downsample2D} (name "op"): a 3x3 convolution with stride 2 ({@code conv}), or a 2x2 average
  * pool when {@code useConv} is false. With padding 0 the input is first padded by one zero column on the right
  * and one zero row at the bottom, as diffusers does.
  */
-public final class Downsample2D extends ModuleBlock {
+public final class Downsample2D extends UnaryBlock {
 
     private final int channels;
     private final boolean useConv;
@@ -37,6 +34,7 @@ public final class Downsample2D extends ModuleBlock {
     }
 
     /** Halves the resolution of {@code x} [N, C, H, W]. */
+    @Override
     public NDArray forward(NDArray x) {
         if (!useConv) {
             return x.getNDArrayInternal().avgPool(new Shape(2, 2), new Shape(2, 2), new Shape(0, 0), false, true);
@@ -47,11 +45,6 @@ public final class Downsample2D extends ModuleBlock {
             }
         }
         return conv.forward(x);
-    }
-
-    @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        return new NDList(forward(inputs.head()));
     }
 
     @Override

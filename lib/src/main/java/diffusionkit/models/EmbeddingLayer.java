@@ -1,18 +1,15 @@
 package diffusionkit.models;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Embedding;
-import ai.djl.training.ParameterStore;
-import ai.djl.util.PairList;
 
 /** PyTorch's {@code nn.Embedding}: a table {@code weight} [num, dim] (initialised N(0, 1)) looked up by integer index. */
-public final class EmbeddingLayer extends ModuleBlock {
+public final class EmbeddingLayer extends UnaryBlock {
 
     private final int num;
     private final int dim;
@@ -30,6 +27,7 @@ public final class EmbeddingLayer extends ModuleBlock {
     }
 
     /** The rows of the table for {@code indices} (any integer or integral float type). */
+    @Override
     public NDArray forward(NDArray indices) {
         try (NDArray idx = indices.toType(DataType.INT64, true)) {
             return Embedding.embedding(idx, weight.getArray(), SparseFormat.DENSE).singletonOrThrow();
@@ -44,11 +42,6 @@ public final class EmbeddingLayer extends ModuleBlock {
     /** Number of entries. */
     public int size() {
         return num;
-    }
-
-    @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        return new NDList(forward(inputs.head()));
     }
 
     @Override

@@ -1,14 +1,11 @@
 package diffusionkit.models;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.norm.BatchNorm;
-import ai.djl.training.ParameterStore;
-import ai.djl.util.PairList;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,7 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * inference-mode batch norm with zero mean and unit variance (so it computes exactly {@code x·w + b});
  * both are differentiable, so gradients reach the input, {@code weight} and {@code bias}.
  */
-public final class GroupNorm extends ModuleBlock {
+public final class GroupNorm extends UnaryBlock {
 
     private final int numGroups;
     private final int numChannels;
@@ -52,6 +49,7 @@ public final class GroupNorm extends ModuleBlock {
     }
 
     /** Normalises {@code x} [N, C, ...]. */
+    @Override
     public NDArray forward(NDArray x) {
         Shape s = x.getShape();
         long n = s.get(0);
@@ -91,16 +89,6 @@ public final class GroupNorm extends ModuleBlock {
     /** The shift parameter [C]. */
     public Parameter bias() {
         return bias;
-    }
-
-    @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        return new NDList(forward(inputs.head()));
-    }
-
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        return new Shape[] {inputShapes[0]};
     }
 
     @Override

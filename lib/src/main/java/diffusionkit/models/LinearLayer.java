@@ -1,19 +1,16 @@
 package diffusionkit.models;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
-import ai.djl.training.ParameterStore;
-import ai.djl.util.PairList;
 
 /**
  * PyTorch's {@code nn.Linear} with bias: {@code weight} [out, in], {@code bias} [out], initialised as PyTorch
  * does (uniform in ±1/sqrt(in)).
  */
-public final class LinearLayer extends ModuleBlock {
+public final class LinearLayer extends UnaryBlock {
 
     private final int inFeatures;
     private final int outFeatures;
@@ -34,6 +31,7 @@ public final class LinearLayer extends ModuleBlock {
     }
 
     /** {@code x @ weight.T + bias} over the last axis of {@code x}. */
+    @Override
     public NDArray forward(NDArray x) {
         return Linear.linear(x, weight.getArray(), bias.getArray()).singletonOrThrow();
     }
@@ -51,11 +49,6 @@ public final class LinearLayer extends ModuleBlock {
     /** Output features. */
     public int outFeatures() {
         return outFeatures;
-    }
-
-    @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        return new NDList(forward(inputs.head()));
     }
 
     @Override

@@ -1,14 +1,11 @@
 package diffusionkit.models;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.ParameterStore;
-import ai.djl.util.PairList;
 
 /** diffusers' {@code TimestepEmbedding}: {@code linear_2(silu(linear_1(x)))}. */
-public final class TimestepEmbedding extends ModuleBlock {
+public final class TimestepEmbedding extends UnaryBlock {
 
     private final LinearLayer linear1;
     private final LinearLayer linear2;
@@ -24,15 +21,11 @@ public final class TimestepEmbedding extends ModuleBlock {
     }
 
     /** Embeds {@code x} [N, in]. */
+    @Override
     public NDArray forward(NDArray x) {
         try (NDArray h = linear1.forward(x); NDArray a = Ops.silu(h)) {
             return linear2.forward(a);
         }
-    }
-
-    @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        return new NDList(forward(inputs.head()));
     }
 
     @Override

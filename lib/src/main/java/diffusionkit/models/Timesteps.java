@@ -1,19 +1,16 @@
 package diffusionkit.models;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.ParameterStore;
-import ai.djl.util.PairList;
 import diffusionkit.util.Scalars;
 
 /**
  * diffusers' {@code Timesteps}: the sinusoidal embedding of the timesteps (no parameters), as in DDPM and
  * "Attention is all you need".
  */
-public final class Timesteps extends ModuleBlock {
+public final class Timesteps extends UnaryBlock {
 
     private final int numChannels;
     private final boolean flipSinToCos;
@@ -31,6 +28,7 @@ public final class Timesteps extends ModuleBlock {
     }
 
     /** The embedding [N, numChannels] of {@code timesteps} [N]. */
+    @Override
     public NDArray forward(NDArray timesteps) {
         return getTimestepEmbedding(timesteps, numChannels, flipSinToCos, downscaleFreqShift, 1.0, 10000);
     }
@@ -76,11 +74,6 @@ public final class Timesteps extends ModuleBlock {
             emb.attach(m);
             return emb;
         }
-    }
-
-    @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        return new NDList(forward(inputs.head()));
     }
 
     @Override

@@ -1,14 +1,11 @@
 package diffusionkit.models;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.ParameterStore;
-import ai.djl.util.PairList;
 
 /** diffusers' {@code Upsample2D} with {@code use_conv=True}: nearest-neighbour upsampling by 2, then a 3x3 {@code conv}. */
-public final class Upsample2D extends ModuleBlock {
+public final class Upsample2D extends UnaryBlock {
 
     private final Conv2dLayer conv;
 
@@ -22,16 +19,12 @@ public final class Upsample2D extends ModuleBlock {
     }
 
     /** Doubles the resolution of {@code x} [N, C, H, W]. */
+    @Override
     public NDArray forward(NDArray x) {
         Shape s = x.getShape();
         try (NDArray up = x.getNDArrayInternal().interpolation(new long[] {s.get(2) * 2, s.get(3) * 2}, 0, false)) {
             return conv.forward(up);
         }
-    }
-
-    @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        return new NDList(forward(inputs.head()));
     }
 
     @Override
