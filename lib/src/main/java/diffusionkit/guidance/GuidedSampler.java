@@ -54,38 +54,12 @@ import java.util.Map;
  */
 public final class GuidedSampler {
 
-    private final NoisePredictor model;
-    private final DDIMScheduler scheduler;
-    private final GuidanceLoss loss;
-    private final GuidanceVariant variant;
-    private final double guidanceScale;
-    private final ScheduleFactor factor;
-    private final boolean courseIndexing;
-    private final double clipNorm;
-    private final double clipValue;
-    private final int logEvery;
-    private final PrintStream out;
-    private final GuidanceListener listener;
-    private final StepCallback callback;
-    private final Shape imageShape;
+    private final Builder s; // the settings, a copy made by build()
     private final DiffusionPipeline pipeline;
 
-    private GuidedSampler(Builder b) {
-        this.model = b.model;
-        this.scheduler = b.scheduler;
-        this.loss = b.loss;
-        this.variant = b.variant;
-        this.guidanceScale = b.guidanceScale;
-        this.factor = b.factor;
-        this.courseIndexing = b.courseIndexing;
-        this.clipNorm = b.clipNorm;
-        this.clipValue = b.clipValue;
-        this.logEvery = b.logEvery;
-        this.out = b.out;
-        this.listener = b.listener;
-        this.callback = b.callback;
-        this.imageShape = b.imageShape;
-        this.pipeline = new DiffusionPipeline(model, scheduler); // a view: never closed here (it would free the model)
+    private GuidedSampler(Builder settings) {
+        this.s = settings;
+        this.pipeline = new DiffusionPipeline(s.model, s.scheduler); // a view: never closed here (it would free the model)
     }
 
     /** A builder: {@code setModel} + {@code setScheduler} (or {@code setPipeline}) and {@code setLoss} are required. */
@@ -111,19 +85,19 @@ public final class GuidedSampler {
         NDManager m = x.getManager();
         NDArray tArr = m.create(new long[] {t});
         NDArray leaf = x.duplicate();                         // a fresh leaf: its gradient starts at zero
-        if (guidanceScale == 0) {
-            NDArray eps = model.forward(scheduler.scaleModelInput(x, t), tArr, labels, false);
-            NDArray x0 = scheduler.step(eps, t, x).predOriginalSample();
-            double l = loss.loss(x0).getFloat();
+        if (s.guidanceScale == 0) {
+            NDArray eps = s.model.forward(s.scheduler.scaleModelInput(x, t), tArr, labels, false);
+            NDArray x0 = s.scheduler.step(eps, t, x).predOriginalSample();
+            double l = s.loss.loss(x0).getFloat();
             return new GuidanceGradient(m.zeros(x.getShape(), x.getDataType()), eps, x0, l);
         }
         // X0_ONLY: no graph through the UNet; stopGradient also on threads where autograd is on by default (PyTorch's
         // grad mode is per thread: DJL turns it off only on the thread that started the engine, not on e.g. the web
         // demo's worker thread, where the loss would otherwise back-propagate into the UNet's graph).
         // THROUGH_UNET: the UNet runs inside the collector, its parameters not requiring gradients (only d/dx).
-        boolean throughUnet = variant == GuidanceVariant.THROUGH_UNET;
-        NDArray eps = throughUnet ? null : model.forward(scheduler.scaleModelInput(x, t), tArr, labels, false).stopGradient();
-        Map<String, NDArray> params = throughUnet ? model.stateDict() : Map.of();
+        boolean throughUnet = s.variant == GuidanceVariant.THROUGH_UNET;
+        NDArray eps = throughUnet ? null : s.model.forward(s.scheduler.scaleModelInput(x, t), tArr, labels, false).stopGradient();
+        Map<String, NDArray> params = throughUnet ? s.model.stateDict() : Map.of();
         Map<String, Boolean> had = new LinkedHashMap<>();
         params.forEach((k, p) -> {
             had.put(k, p.hasGradient());
@@ -135,12 +109,12 @@ public final class GuidedSampler {
             double l;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 if (throughUnet) {
-                    eps = model.forward(scheduler.scaleModelInput(leaf, t), tArr, labels, false);
+                    eps = s.model.forward(s.scheduler.scaleModelInput(leaf, t), tArr, labels, false);
                 }
-                x0 = scheduler.step(eps, t, leaf).predOriginalSample();
-                NDArray value = loss.loss(x0);
+                x0 = s.scheduler.step(eps, t, leaf).predOriginalSample();
+                NDArray value = s.loss.loss(x0);
                 l = value.getFloat();
-                gc.backward(Scalars.mul(value, guidanceScale));
+                gc.backward(Scalars.mul(value, s.guidanceScale));
             }
             return new GuidanceGradient(leaf.getGradient(), eps.stopGradient(), x0.stopGradient(), l);
         } finally {
@@ -154,8 +128,8 @@ public final class GuidedSampler {
 
     /** The schedule factor at loop index {@code i} and timestep {@code t} (ᾱ_t, or ᾱ_i with course indexing). */
     public double factorAt(int i, long t) {
-        float[] ac = scheduler.alphasCumprod();
-        return factor.apply(ac[(int) (courseIndexing ? i : t)]);
+        float[] ac = s.scheduler.alphasCumprod();
+        return s.factor.apply(ac[(int) (s.courseIndexing ? i : t)]);
     }
 
     /**
@@ -173,10 +147,10 @@ public final class GuidedSampler {
 
     private GuidedOutput sample(Sampling.Builder args, int numInferenceSteps) {
         Guide guide = new Guide();
-        PipelineOutput out = pipeline.generate(args.optScheduler(scheduler).optSteps(numInferenceSteps)
-                .optImageShape((int) imageShape.get(0), (int) imageShape.get(1), (int) imageShape.get(2))
-                .optGuide(guide).optCallback(callback).build());
-        return new GuidedOutput(out.images(), out.grid(), List.copyOf(guide.steps));
+        PipelineOutput result = pipeline.generate(args.optScheduler(s.scheduler).optSteps(numInferenceSteps)
+                .optImageShape((int) s.imageShape.get(0), (int) s.imageShape.get(1), (int) s.imageShape.get(2))
+                .optGuide(guide).optCallback(s.callback).build());
+        return new GuidedOutput(result.images(), result.grid(), List.copyOf(guide.steps));
     }
 
     /** One guided step: x moved against the loss gradient, and the noise prediction it was computed with. */
@@ -192,19 +166,19 @@ public final class GuidedSampler {
             NDArray condGrad = Scalars.mul(clip(g.gradient().neg()), f);     // −d loss/dx · factor
             double norm = condGrad.norm().getFloat();
             if (!Double.isFinite(g.loss())) {
-                throw NonFiniteException.guidance("the guidance loss is " + g.loss(), i, t, guidanceScale);
+                throw NonFiniteException.guidance("the guidance loss is " + g.loss(), i, t, s.guidanceScale);
             }
             if (!Double.isFinite(norm)) {
                 throw NonFiniteException.guidance("the guidance gradient is NaN or infinite (the loss, "
-                        + g.loss() + ", was finite)", i, t, guidanceScale);
+                        + g.loss() + ", was finite)", i, t, s.guidanceScale);
             }
-            GuidanceStep info = new GuidanceStep(i, t, g.loss(), g.loss() * guidanceScale, norm, f);
+            GuidanceStep info = new GuidanceStep(i, t, g.loss(), g.loss() * s.guidanceScale, norm, f);
             steps.add(info);
-            if (out != null && logEvery > 0 && i % logEvery == 0) {
-                out.println(i + " loss: " + String.format(Locale.ROOT, "%.6g", info.scaledLoss()));
+            if (s.out != null && s.logEvery > 0 && i % s.logEvery == 0) {
+                s.out.println(i + " loss: " + String.format(Locale.ROOT, "%.6g", info.scaledLoss()));
             }
-            if (listener != null) {
-                listener.onStep(info);
+            if (s.listener != null) {
+                s.listener.onStep(info);
             }
             return new Prediction(g.noisePred(), x.add(condGrad));              // then the DDIM step, η = 0
         }
@@ -213,14 +187,14 @@ public final class GuidedSampler {
     /** Per-sample L2-norm clipping and/or value clamping of the update (options; identity when unset). */
     NDArray clip(NDArray g) {
         NDArray r = g;
-        if (clipValue > 0) {
-            r = r.clip(-clipValue, clipValue);
+        if (s.clipValue > 0) {
+            r = r.clip(-s.clipValue, s.clipValue);
         }
-        if (clipNorm > 0) {
+        if (s.clipNorm > 0) {
             long b = r.getShape().get(0);
             NDArray norms = r.reshape(b, -1).norm(new int[] {1}, true);                   // [B, 1]
             // min(1, max / (‖g‖ + 1e-6))
-            NDArray coef = Scalars.minimum(Scalars.mul(Scalars.pow(norms.add(1e-6), -1), clipNorm), 1);
+            NDArray coef = Scalars.minimum(Scalars.mul(Scalars.pow(norms.add(1e-6), -1), s.clipNorm), 1);
             long[] bs = new long[r.getShape().dimension()];
             java.util.Arrays.fill(bs, 1);
             bs[0] = b;
@@ -231,21 +205,21 @@ public final class GuidedSampler {
 
     /** The DDIM scheduler the sampler steps with. */
     public DDIMScheduler scheduler() {
-        return scheduler;
+        return s.scheduler;
     }
 
     /** The guidance scale. */
     public double guidanceScale() {
-        return guidanceScale;
+        return s.guidanceScale;
     }
 
     /** The variant. */
     public GuidanceVariant variant() {
-        return variant;
+        return s.variant;
     }
 
     /** Builder of {@link GuidedSampler}. */
-    public static final class Builder {
+    public static final class Builder implements Cloneable {
         private NoisePredictor model;
         private DDIMScheduler scheduler;
         private GuidanceLoss loss;
@@ -364,7 +338,7 @@ public final class GuidedSampler {
             return this;
         }
 
-        /** Builds the sampler. */
+        /** Builds the sampler (on a copy of these settings: the builder may be changed and built again). */
         public GuidedSampler build() {
             if (model == null || scheduler == null) {
                 throw new IllegalStateException("GuidedSampler needs a model and a DDIM scheduler: call "
@@ -374,14 +348,18 @@ public final class GuidedSampler {
                 throw new IllegalStateException("GuidedSampler needs a loss: call setLoss(ColorLoss.parse(\"#19e680\")) "
                         + "or another GuidanceLoss");
             }
-            if (imageShape == null) {
-                imageShape = model.sampleShape();
-                if (imageShape == null) {
-                    throw new IllegalStateException("GuidedSampler: the model does not say its image size: call "
-                            + "optImageShape(channels, height, width)");
-                }
+            Builder copy;
+            try {
+                copy = (Builder) clone();
+            } catch (CloneNotSupportedException e) {
+                throw new AssertionError(e);
             }
-            return new GuidedSampler(this);
+            copy.imageShape = imageShape != null ? imageShape : model.sampleShape();
+            if (copy.imageShape == null) {
+                throw new IllegalStateException("GuidedSampler: the model does not say its image size: call "
+                        + "optImageShape(channels, height, width)");
+            }
+            return new GuidedSampler(copy);
         }
     }
 }
