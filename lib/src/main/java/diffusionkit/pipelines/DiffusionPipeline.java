@@ -233,7 +233,8 @@ public class DiffusionPipeline implements AutoCloseable {
      * samples live in a manager of their own, which the returned output owns. No autograd graph is recorded, on any
      * thread (a guide may open its own gradient collector).
      */
-    public PipelineOutput generate(Sampling args) {
+    public PipelineOutput generate(Sampling sampling) {
+        Sampling.Builder args = sampling.settings;
         Scheduler s = args.scheduler != null ? args.scheduler : scheduler;
         SeededNoise generator = new SeededNoise(args.seed);
         s.setTimesteps(args.steps);
@@ -276,7 +277,7 @@ public class DiffusionPipeline implements AutoCloseable {
         return run.create(labels);
     }
 
-    private PipelineOutput loop(NDArray x, Scheduler s, NDArray labels, Sampling args, SeededNoise generator) {
+    private PipelineOutput loop(NDArray x, Scheduler s, NDArray labels, Sampling.Builder args, SeededNoise generator) {
         NDManager run = x.getManager();
         long[] timesteps = s.timesteps();
         for (int i = 0; i < timesteps.length; i++) {

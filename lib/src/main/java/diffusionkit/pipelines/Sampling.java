@@ -16,30 +16,10 @@ import diffusionkit.schedulers.Scheduler;
  */
 public final class Sampling {
 
-    final Scheduler scheduler;
-    final int steps;
-    final float eta;
-    final long seed;
-    final int batchSize;
-    final NDArray noise;
-    final Shape imageShape;
-    final long[] labels;
-    final NoiseGuide guide;
-    final StepCallback callback;
-    final NDManager manager;
+    final Builder settings; // a copy made by build()
 
-    private Sampling(Builder b) {
-        this.scheduler = b.scheduler;
-        this.steps = b.steps;
-        this.eta = b.eta;
-        this.seed = b.seed;
-        this.batchSize = b.batchSize;
-        this.noise = b.noise;
-        this.imageShape = b.imageShape;
-        this.labels = b.labels;
-        this.guide = b.guide;
-        this.callback = b.callback;
-        this.manager = b.manager;
+    private Sampling(Builder settings) {
+        this.settings = settings;
     }
 
     /** A builder; every setting has a default (the pipeline's scheduler, 1000 steps, one image, seed 0, no guide). */
@@ -48,18 +28,18 @@ public final class Sampling {
     }
 
     /** Builder of {@link Sampling}. */
-    public static final class Builder {
-        private Scheduler scheduler;
-        private int steps = 1000;
-        private float eta;
-        private long seed;
-        private int batchSize = 1;
-        private NDArray noise;
-        private Shape imageShape;
-        private long[] labels;
-        private NoiseGuide guide = NoiseGuide.NONE;
-        private StepCallback callback;
-        private NDManager manager;
+    public static final class Builder implements Cloneable {
+        Scheduler scheduler;
+        int steps = 1000;
+        float eta;
+        long seed;
+        int batchSize = 1;
+        NDArray noise;
+        Shape imageShape;
+        long[] labels;
+        NoiseGuide guide = NoiseGuide.NONE;
+        StepCallback callback;
+        NDManager manager;
 
         private Builder() {}
 
@@ -145,10 +125,13 @@ public final class Sampling {
 
         /** The arguments. */
         public Sampling build() {
-            if (labels != null && noise == null) {
-                batchSize = labels.length;
+            try {
+                Builder copy = (Builder) clone();
+                copy.batchSize = labels != null && noise == null ? labels.length : batchSize;
+                return new Sampling(copy);
+            } catch (CloneNotSupportedException e) {
+                throw new AssertionError(e);
             }
-            return new Sampling(this);
         }
     }
 }
