@@ -47,24 +47,10 @@ public final class ClassifierTraining {
      */
     public record Result(List<Double> losses, int steps, double seconds) {}
 
-    private final int epochs;
-    private final int maxSteps;
-    private final int batchSize;
-    private final double learningRate;
-    private final double weightDecay;
-    private final double noiseStd;
-    private final long seed;
-    private final Listener listener;
+    private final Builder s; // the settings, a copy made by build()
 
-    private ClassifierTraining(Builder b) {
-        this.epochs = b.epochs;
-        this.maxSteps = b.maxSteps;
-        this.batchSize = b.batchSize;
-        this.learningRate = b.learningRate;
-        this.weightDecay = b.weightDecay;
-        this.noiseStd = b.noiseStd;
-        this.seed = b.seed;
-        this.listener = b.listener;
+    private ClassifierTraining(Builder settings) {
+        this.s = settings;
     }
 
     /** A builder with defaults: 1 epoch, batch 64, learning rate 2e-3, weight decay 1e-4, seed 0. */
@@ -99,27 +85,27 @@ public final class ClassifierTraining {
         }
         long start = System.nanoTime();
         Map<String, NDArray> params = classifier.stateDict();
-        AdamW opt = AdamW.builder().optLearningRate(learningRate).optWeightDecay(weightDecay)
+        AdamW opt = AdamW.builder().optLearningRate(s.learningRate).optWeightDecay(s.weightDecay)
                 .optDevice(classifier.manager().getDevice()).build();
         List<Double> losses = new ArrayList<>();
-        java.util.Random noiseRng = new java.util.Random(seed ^ 0x5DEECE66DL);
+        java.util.Random noiseRng = new java.util.Random(s.seed ^ 0x5DEECE66DL);
         classifier.setRequiresGradient(true);
         int step = 0;
         try {
             outer:
-            for (int epoch = 0; epoch < epochs; epoch++) {
-                for (int[] idx : data.batches(batchSize, seed, epoch)) {
-                    if (maxSteps > 0 && step >= maxSteps) {
+            for (int epoch = 0; epoch < s.epochs; epoch++) {
+                for (int[] idx : data.batches(s.batchSize, s.seed, epoch)) {
+                    if (s.maxSteps > 0 && step >= s.maxSteps) {
                         break outer;
                     }
                     try (NDManager m = classifier.manager().newSubManager();
-                            ImageDataset.Batch batch = data.batch(m, idx, seed * 1_000_003L + step)) {
+                            ImageDataset.Batch batch = data.batch(m, idx, s.seed * 1_000_003L + step)) {
                         NDArray x = batch.images().toDevice(m.getDevice(), false);
                         NDArray y = batch.labels().toDevice(m.getDevice(), false);
-                        if (noiseStd > 0) {
+                        if (s.noiseStd > 0) {
                             float[] levels = new float[idx.length];
                             for (int i = 0; i < levels.length; i++) {
-                                levels[i] = (float) (noiseRng.nextDouble() * noiseStd);
+                                levels[i] = (float) (noiseRng.nextDouble() * s.noiseStd);
                             }
                             NDArray s = m.create(levels).reshape(-1, 1, 1, 1);
                             x = x.add(m.randomNormal(x.getShape()).mul(s));
@@ -135,8 +121,8 @@ public final class ClassifierTraining {
                                 opt.learningRate(), () -> null);
                         opt.step(params);
                         losses.add(l);
-                        if (listener != null) {
-                            listener.onStep(step, l);
+                        if (s.listener != null) {
+                            s.listener.onStep(step, l);
                         }
                         step++;
                     }
@@ -149,7 +135,7 @@ public final class ClassifierTraining {
     }
 
     /** Builder of {@link ClassifierTraining}. */
-    public static final class Builder {
+    public static final class Builder implements Cloneable {
         private int epochs = 1;
         private int maxSteps;
         private int batchSize = 64;
@@ -216,7 +202,11 @@ public final class ClassifierTraining {
                         + ">= 0 and a learning rate > 0; got " + epochs + ", " + batchSize + ", " + maxSteps + ", "
                         + learningRate);
             }
-            return new ClassifierTraining(this);
+            try {
+                return new ClassifierTraining((Builder) clone());
+            } catch (CloneNotSupportedException e) {
+                throw new AssertionError(e);
+            }
         }
     }
 }
