@@ -163,25 +163,17 @@ public final class ClassConditionedUNet implements NoisePredictor {
     }
 
     private final Config config;
-    private final Mode mode;
-    private final int numClasses;
-    private final int classEmbSize;
-    private final boolean nullClass;
     private final NDManager manager;
     private final EmbeddingLayer classEmb;
     private final UNet2DModel unet;
 
     private ClassConditionedUNet(Config config, UNet2DConfig unetConfig, NDManager parent) {
         this.config = config;
-        this.mode = config.mode();
-        this.numClasses = config.numClasses();
-        this.classEmbSize = config.classEmbSize();
-        this.nullClass = config.nullClass();
         this.manager = parent == null ? NDManager.newBaseManager(diffusionkit.util.DeviceChoice.device())
                 : parent.newSubManager();
         try {
-            if (mode == Mode.CONCAT) {
-                classEmb = new EmbeddingLayer(manager, rows(), classEmbSize);
+            if (mode() == Mode.CONCAT) {
+                classEmb = new EmbeddingLayer(manager, rows(), classEmbSize());
                 classEmb.weight().getArray().setRequiresGradient(true);
             } else {
                 classEmb = null;
@@ -245,7 +237,7 @@ public final class ClassConditionedUNet implements NoisePredictor {
             throw new IllegalArgumentException("ClassConditionedUNet: sample must be [N, 1, H, W], got " + ss);
         }
         checkLabels(classLabels, ss.get(0));
-        if (mode == Mode.CLASS_EMBEDDING) {
+        if (mode() == Mode.CLASS_EMBEDDING) {
             return unet.forward(sample, timesteps, classLabels, training);
         }
         long n = ss.get(0);
@@ -255,7 +247,8 @@ public final class ClassConditionedUNet implements NoisePredictor {
             lab.attach(sub);
             NDArray cond = classEmb.forward(lab); // class_emb(labels): [N, E]
             cond.attach(sub);
-            NDArray map = cond.reshape(n, classEmbSize, 1, 1).broadcast(new Shape(n, classEmbSize, ss.get(2), ss.get(3)));
+            int e = classEmbSize();
+            NDArray map = cond.reshape(n, e, 1, 1).broadcast(new Shape(n, e, ss.get(2), ss.get(3)));
             map.attach(sub);
             NDArray input = NDArrays.concat(new ai.djl.ndarray.NDList(sample, map), 1); // (bs, 1 + E, H, W)
             input.attach(sub);
@@ -268,7 +261,8 @@ public final class ClassConditionedUNet implements NoisePredictor {
     private void checkLabels(NDArray labels, long n) {
         if (labels == null) {
             throw new IllegalArgumentException("ClassConditionedUNet: class labels are required (one integer in [0, "
-                    + numClasses + ") per sample)" + (nullClass ? ", or " + nullLabel() + " for the null class" : ""));
+                    + numClasses() + ") per sample)" + (hasNullClass() ? ", or " + nullLabel() + " for the null class"
+                    : ""));
         }
         DataType dt = labels.getDataType();
         if (!dt.isInteger()) {
@@ -279,12 +273,12 @@ public final class ClassConditionedUNet implements NoisePredictor {
             throw new IllegalArgumentException("ClassConditionedUNet: class labels must be [" + n
                     + "] (one per sample in the batch), got " + labels.getShape());
         }
-        long max = nullClass ? numClasses : numClasses - 1;
+        long max = hasNullClass() ? numClasses() : numClasses() - 1;
         for (long l : labels.toType(DataType.INT64, false).toLongArray()) {
             if (l < 0 || l > max) {
                 throw new IllegalArgumentException("ClassConditionedUNet: class label " + l + " is outside [0, "
-                        + numClasses + ")" + (nullClass ? " (or " + numClasses + ", the null class)"
-                        : " (this model has no null class)") + "; pass digits 0.." + (numClasses - 1));
+                        + numClasses() + ")" + (hasNullClass() ? " (or " + numClasses() + ", the null class)"
+                        : " (this model has no null class)") + "; pass digits 0.." + (numClasses() - 1));
             }
         }
     }
@@ -293,38 +287,38 @@ public final class ClassConditionedUNet implements NoisePredictor {
 
     /** The conditioning route. */
     public Mode mode() {
-        return mode;
+        return config.mode();
     }
 
     /** Number of real classes (10 for MNIST). */
     @Override
     public int numClasses() {
-        return numClasses;
+        return config.numClasses();
     }
 
     /** Width of the CONCAT embedding (4 in the course). */
     public int classEmbSize() {
-        return classEmbSize;
+        return config.classEmbSize();
     }
 
     /** Whether the table has the learned null class for classifier-free guidance. */
     @Override
     public boolean hasNullClass() {
-        return nullClass;
+        return config.nullClass();
     }
 
     /** The null-class label ({@code num_classes}). */
     @Override
     public long nullLabel() {
-        if (!nullClass) {
+        if (!hasNullClass()) {
             throw new IllegalStateException("this model has no null class: build it with optNullClass(true) to use "
                     + "classifier-free guidance");
         }
-        return numClasses;
+        return numClasses();
     }
 
     private int rows() {
-        return numClasses + (nullClass ? 1 : 0);
+        return numClasses() + (hasNullClass() ? 1 : 0);
     }
 
     /** [out_channels, sample_size, sample_size] of the UNet: the image without its label channels. */
@@ -519,8 +513,8 @@ public final class ClassConditionedUNet implements NoisePredictor {
 
     @Override
     public String toString() {
-        return "ClassConditionedUNet(" + mode.id() + ", " + numClasses + " classes" + (nullClass ? " + null" : "")
-                + ", " + numParameters() + " parameters)";
+        return "ClassConditionedUNet(" + mode().id() + ", " + numClasses() + " classes"
+                + (hasNullClass() ? " + null" : "") + ", " + numParameters() + " parameters)";
     }
 
     /** Builder of {@link ClassConditionedUNet}; defaults are the course's model. */
