@@ -1,7 +1,6 @@
 package diffusionkit.guidance;
 
 import ai.djl.ndarray.NDArray;
-import diffusionkit.viz.ImageGrid;
 
 import java.awt.image.BufferedImage;
 import java.util.List;
@@ -19,11 +18,6 @@ public record GuidedOutput(NDArray images, BufferedImage grid, List<GuidanceStep
     /** The unscaled guidance loss of every step (of x̂_0 before the step's update). */
     public double[] losses() {
         return steps.stream().mapToDouble(GuidanceStep::loss).toArray();
-    }
-
-    /** The grid with {@code nrow} images per row. */
-    public BufferedImage grid(int nrow) {
-        return ImageGrid.of(images, nrow);
     }
 
     @Override

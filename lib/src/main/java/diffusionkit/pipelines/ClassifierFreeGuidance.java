@@ -34,11 +34,6 @@ public final class ClassifierFreeGuidance implements NoiseGuide {
         this.scale = w;
     }
 
-    /** The guidance scale w. */
-    public double scale() {
-        return scale;
-    }
-
     @Override
     public Prediction predict(DenoisingStep step, NDArray x) {
         if (step.labels() == null) {

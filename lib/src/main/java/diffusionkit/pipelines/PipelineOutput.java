@@ -21,11 +21,6 @@ public record PipelineOutput(NDArray images, BufferedImage grid) implements Auto
         return new PipelineOutput(clamped, ImageGrid.of(clamped, 8));
     }
 
-    /** The grid with {@code nrow} images per row. */
-    public BufferedImage grid(int nrow) {
-        return ImageGrid.of(images, nrow);
-    }
-
     @Override
     public void close() {
         images.getManager().close();
