@@ -44,11 +44,15 @@ public final class Charts {
         return chart;
     }
 
-    /** Several named curves over a shared x axis (e.g. two loss curves, or guidance schedules). */
+    /**
+     * Several named curves over a shared x axis (e.g. two loss curves, or guidance schedules), in the map's order
+     * when it has one (a LinkedHashMap), else by name: the same colours at every run ({@code Map.of} has no order).
+     */
     public static XYChart lines(String title, String xTitle, String yTitle, double[] x, Map<String, double[]> series) {
         XYChart chart = new XYChartBuilder().width(700).height(400).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle).build();
         style(chart);
-        series.forEach((name, y) -> chart.addSeries(name, x, y).setMarker(SeriesMarkers.NONE));
+        (series instanceof java.util.LinkedHashMap || series instanceof java.util.SortedMap ? series
+                : new java.util.TreeMap<>(series)).forEach((name, y) -> chart.addSeries(name, x, y).setMarker(SeriesMarkers.NONE));
         return chart;
     }
 

@@ -36,4 +36,16 @@ class LossComparisonTest {
         IOException e = assertThrows(IOException.class, () -> LossComparison.readLosses(bad));
         assertTrue(e.getMessage().contains("no 'loss' column"), e.getMessage());
     }
+
+    /** Charts.lines draws unordered maps by name (the same colours at every run), ordered ones in their order. */
+    @Test
+    void linesHaveAStableOrder() {
+        double[] x = {0, 1};
+        XYChart byName = Charts.lines("t", "x", "y", x, Map.of("signal", new double[] {1, 0}, "noise", new double[] {0, 1}));
+        assertEquals(List.of("noise", "signal"), List.copyOf(byName.getSeriesMap().keySet()));
+        Map<String, double[]> ordered = new LinkedHashMap<>();
+        ordered.put("signal", new double[] {1, 0});
+        ordered.put("noise", new double[] {0, 1});
+        assertEquals(List.of("signal", "noise"), List.copyOf(Charts.lines("t", "x", "y", x, ordered).getSeriesMap().keySet()));
+    }
 }
