@@ -16,11 +16,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -44,25 +42,14 @@ class ClassConditionedUNetTest {
         manager.close();
     }
 
-    static Path resource(String name) {
-        try {
-            return Path.of(ClassConditionedUNetTest.class.getResource("/" + name).toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     static double maxAbsDiff(NDArray a, NDArray b) {
-        assertEquals(b.getShape(), a.getShape());
-        try (NDArray d = a.sub(b).abs(); NDArray m = d.max()) {
-            return m.getFloat();
-        }
+        return UNet2DModelVectorsTest.maxAbsDiff(a, b);
     }
 
     /** The course's model with unet_b's weights and the reference embedding table. */
     static ClassConditionedUNet courseModelWithReferenceWeights(NDManager m, Map<String, NDArray> io) throws Exception {
         ClassConditionedUNet model = ClassConditionedUNet.course(m);
-        try (NDManager cpu = m.newSubManager(); UNet2DModel unet = UNet2DModel.fromPretrained(resource("vectors/unet_b"), cpu)) {
+        try (NDManager cpu = m.newSubManager(); UNet2DModel unet = UNet2DModel.fromPretrained(UNet2DModelVectorsTest.vectors("unet_b"), cpu)) {
             Map<String, NDArray> sd = new LinkedHashMap<>();
             sd.put("class_emb.weight", io.get("class_emb.weight"));
             unet.stateDict().forEach((k, v) -> sd.put("model." + k, v));
@@ -74,7 +61,7 @@ class ClassConditionedUNetTest {
     @Test
     void courseWrapperMatchesDiffusers() throws Exception {
         try (NDManager m = manager.newSubManager()) {
-            Map<String, NDArray> io = Safetensors.read(resource("vectors/unet_b/course_wrapper_io.safetensors"), m);
+            Map<String, NDArray> io = Safetensors.read(UNet2DModelVectorsTest.vectors("unet_b/course_wrapper_io.safetensors"), m);
             try (ClassConditionedUNet model = courseModelWithReferenceWeights(m, io)) {
                 assertEquals(ClassConditionedUNet.courseUNetConfig(4), model.unet().config());
                 NDArray out = model.forward(io.get("x"), io.get("timestep"), io.get("class_labels"), false);
@@ -86,7 +73,7 @@ class ClassConditionedUNetTest {
 
     @Test
     void courseUNetConfigIsTheNotebooks() throws Exception {
-        var ref = diffusionkit.models.UNet2DConfig.load(resource("vectors/unet_b"));
+        var ref = diffusionkit.models.UNet2DConfig.load(UNet2DModelVectorsTest.vectors("unet_b"));
         var mine = ClassConditionedUNet.courseUNetConfig(4);
         for (var f : UNet2DConfig.defaults().fields()) {
             assertEquals(ref.get(f.key()), mine.get(f.key()), f.key());
@@ -186,11 +173,11 @@ class ClassConditionedUNetTest {
     @Test
     void wrongKindOfFolderGivesClearErrors() {
         var plain = assertThrows(CheckpointException.class,
-                () -> ClassConditionedUNet.fromPretrained(resource("vectors/unet_b"), manager));
+                () -> ClassConditionedUNet.fromPretrained(UNet2DModelVectorsTest.vectors("unet_b"), manager));
         assertTrue(plain.getMessage().contains("not a ClassConditionedUNet folder")
                 && plain.getMessage().contains("UNet2DModel"), plain.getMessage());
         var clip = assertThrows(CheckpointException.class,
-                () -> ClassConditionedUNet.fromPretrained(resource("vectors/clip/clip_tiny"), manager));
+                () -> ClassConditionedUNet.fromPretrained(UNet2DModelVectorsTest.vectors("clip/clip_tiny"), manager));
         assertTrue(clip.getMessage().contains("CLIP"), clip.getMessage());
     }
 
