@@ -1,0 +1,189 @@
+package diffusionkit.clip;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import diffusionkit.data.ImageDataset;
+import diffusionkit.training.AdamW;
+import diffusionkit.training.TrainingChecks;
+import diffusionkit.util.SeededNoise;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.function.IntFunction;
+
+/**
+ * Trains a {@link ClipModel} on images and their captions with CLIP's contrastive loss
+ * ({@link ClipModel#contrastiveLoss}), AdamW, and measures it: zero-shot classification and text-to-image retrieval.
+ * Images are fed as guidance feeds x̂_0 ({@link ClipLoss#clipNormalize} of [-1, 1] images), so that the trained model
+ * reads what the guided sampler gives it. Each step pairs every image of a shuffled batch with one of its captions,
+ * drawn at random (a caption augmentation).
+ */
+public final class ClipTraining {
+
+    /**
+     * What training did.
+     *
+     * @param losses the loss of every step
+     * @param seconds wall-clock time
+     */
+    public record Result(List<Double> losses, double seconds) {}
+
+    /** Told the loss of every step. */
+    @FunctionalInterface
+    public interface Listener {
+        /** After each optimiser step ({@code step} counts from 1). */
+        void onStep(int step, double loss);
+    }
+
+    private final int steps;
+    private final int batchSize;
+    private final double learningRate;
+    private final double weightDecay;
+    private final long seed;
+    private final Listener listener;
+
+    /**
+     * A training run.
+     *
+     * @param steps optimiser steps
+     * @param batchSize image-caption pairs per step (the contrastive loss compares each with all the others)
+     * @param learningRate AdamW's learning rate
+     * @param weightDecay AdamW's weight decay
+     * @param seed seed of the batch order and the caption choice
+     * @param listener told every step's loss, or null
+     */
+    public ClipTraining(int steps, int batchSize, double learningRate, double weightDecay, long seed, Listener listener) {
+        if (steps < 1 || batchSize < 2 || !(learningRate > 0) || !(weightDecay >= 0)) {
+            throw new IllegalArgumentException("CLIP training needs steps >= 1, batch size >= 2 (pairs to contrast), "
+                    + "a learning rate > 0 and weight decay >= 0; got " + steps + ", " + batchSize + ", " + learningRate
+                    + ", " + weightDecay);
+        }
+        this.steps = steps;
+        this.batchSize = batchSize;
+        this.learningRate = learningRate;
+        this.weightDecay = weightDecay;
+        this.seed = seed;
+        this.listener = listener;
+    }
+
+    /**
+     * Trains {@code model} (its parameters are updated in place).
+     *
+     * @param images the images, preprocessed to the model's size and 3 channels (NCHW in [-1, 1])
+     * @param captions one list of captions per image
+     */
+    public Result train(ClipModel model, ClipTokenizer tokenizer, ImageDataset images, List<List<String>> captions) {
+        if (captions.size() != images.length()) {
+            throw new IllegalArgumentException(images.length() + " images but " + captions.size() + " caption lists");
+        }
+        long start = System.nanoTime();
+        var params = model.getParameters();
+        AdamW adam = AdamW.builder().optLearningRate(learningRate).optWeightDecay(weightDecay)
+                .optDevice(model.getLogitScale().getDevice()).build();
+        SeededNoise pick = new SeededNoise(seed);
+        List<Double> losses = new ArrayList<>();
+        int epoch = 0;
+        Iterator<int[]> batches = images.batches(batchSize, seed, epoch).iterator();
+        model.setRequiresGradient(true);
+        try {
+            for (int step = 1; step <= steps; step++) {
+                if (!batches.hasNext()) {
+                    batches = images.batches(batchSize, seed, ++epoch).iterator();
+                }
+                int[] idx = batches.next();
+                if (idx.length < 2) {                                 // a last batch of one has nothing to contrast
+                    batches = images.batches(batchSize, seed, ++epoch).iterator();
+                    idx = batches.next();
+                }
+                List<String> texts = new ArrayList<>();
+                for (int i : idx) {
+                    List<String> c = captions.get(i);
+                    texts.add(c.get((int) pick.nextLong(c.size())));
+                }
+                double l;
+                try (NDManager sm = model.getLogitScale().getManager().newSubManager();
+                        ImageDataset.Batch b = images.batch(sm, idx, seed * 1_000_003L + step)) {
+                    ClipTokenizer.Batch t = tokenizer.encodeBatch(texts, ClipTokenizer.Padding.EOS, sm);
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        NDArray logits = model.forward(ClipLoss.clipNormalize(b.images()), t.inputIds(), t.attentionMask())
+                                .logitsPerText();
+                        NDArray loss = ClipModel.contrastiveLoss(logits);
+                        gc.backward(loss);
+                        l = loss.getFloat();
+                    }
+                    TrainingChecks.requireFinite("training CLIP", l, params, step, epoch, learningRate, () -> null);
+                    adam.step(params);
+                    AdamW.zeroGradients(params);
+                }
+                losses.add(l);
+                if (listener != null) {
+                    listener.onStep(step, l);
+                }
+            }
+        } finally {
+            model.setRequiresGradient(false);
+        }
+        return new Result(List.copyOf(losses), (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * The share of {@code images} whose most similar text among {@code classPrompts} is their label's: CLIP's zero-shot
+     * classification.
+     */
+    public static double zeroShotAccuracy(ClipModel model, ClipTokenizer tokenizer, ImageDataset images,
+            List<String> classPrompts) {
+        long correct = 0;
+        try (NDManager m = model.getLogitScale().getManager().newSubManager()) {
+            ClipTokenizer.Batch t = tokenizer.encodeBatch(classPrompts, ClipTokenizer.Padding.EOS, m);
+            NDArray text = ClipModel.normalize(model.getTextFeatures(t.inputIds(), t.attentionMask()));
+            for (int[] idx : images.inOrder(256)) {
+                try (NDManager sm = m.newSubManager(); ImageDataset.Batch b = images.batch(sm, idx, 0)) {
+                    NDArray image = ClipModel.normalize(model.getImageFeatures(ClipLoss.clipNormalize(b.images())));
+                    long[] best = image.matMul(text.transpose()).argMax(1).toLongArray();
+                    for (int i = 0; i < idx.length; i++) {
+                        correct += best[i] == images.label(idx[i]) ? 1 : 0;
+                    }
+                }
+            }
+        }
+        return (double) correct / images.length();
+    }
+
+    /**
+     * Text-to-image retrieval: the share of texts (text i describes image i) whose image is among the {@code k}
+     * images most similar to them.
+     */
+    public static double recallAtK(ClipModel model, ClipTokenizer tokenizer, ImageDataset images, IntFunction<String> text,
+            int k) {
+        try (NDManager m = model.getLogitScale().getManager().newSubManager()) {
+            List<NDArray> imageParts = new ArrayList<>();
+            List<NDArray> textParts = new ArrayList<>();
+            for (int[] idx : images.inOrder(256)) {
+                ImageDataset.Batch b = images.batch(m, idx, 0);
+                imageParts.add(ClipModel.normalize(model.getImageFeatures(ClipLoss.clipNormalize(b.images()))));
+                List<String> texts = new ArrayList<>();
+                for (int i : idx) {
+                    texts.add(text.apply(i));
+                }
+                ClipTokenizer.Batch t = tokenizer.encodeBatch(texts, ClipTokenizer.Padding.EOS, m);
+                textParts.add(ClipModel.normalize(model.getTextFeatures(t.inputIds(), t.attentionMask())));
+            }
+            NDArray imagesAll = ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(imageParts));
+            NDArray textsAll = ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(textParts));
+            float[] sim = textsAll.matMul(imagesAll.transpose()).toFloatArray();
+            int n = images.length();
+            long hits = 0;
+            for (int i = 0; i < n; i++) {
+                int better = 0;
+                for (int j = 0; j < n; j++) {
+                    better += sim[i * n + j] > sim[i * n + i] ? 1 : 0;
+                }
+                hits += better < k ? 1 : 0;
+            }
+            return (double) hits / n;
+        }
+    }
+}
