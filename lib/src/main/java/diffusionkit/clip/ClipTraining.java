@@ -38,6 +38,9 @@ public final class ClipTraining {
         void onStep(int step, double loss);
     }
 
+    /** The text length of the emoji CLIP: emoji captions are short (the longest has under 20 tokens). */
+    public static final int CONTEXT_LENGTH = 32;
+
     private final int steps;
     private final int batchSize;
     private final double learningRate;
@@ -67,6 +70,38 @@ public final class ClipTraining {
         this.weightDecay = weightDecay;
         this.seed = seed;
         this.listener = listener;
+    }
+
+    /**
+     * The emoji CLIP's architecture in transformers' {@code CLIPConfig}: both towers 3 layers of width 128 (4 heads,
+     * MLP 512), images of {@code imageSize} in patches of 4 pixels, {@value #CONTEXT_LENGTH} text positions, the real
+     * CLIP vocabulary, projections to 128; about 1.4 M parameters besides the 6.3 M of the token embedding.
+     */
+    public static ClipConfig emojiConfig(int imageSize) {
+        com.google.gson.JsonObject text = tower();
+        text.addProperty("max_position_embeddings", CONTEXT_LENGTH);
+        com.google.gson.JsonObject vision = tower();
+        vision.addProperty("image_size", imageSize);
+        vision.addProperty("patch_size", 4);
+        com.google.gson.JsonObject o = new com.google.gson.JsonObject();
+        com.google.gson.JsonArray arch = new com.google.gson.JsonArray();
+        arch.add("CLIPModel");
+        o.add("architectures", arch);
+        o.addProperty("model_type", "clip");
+        o.addProperty("projection_dim", 128);
+        o.addProperty("logit_scale_init_value", 2.6592);
+        o.add("text_config", text);
+        o.add("vision_config", vision);
+        return ClipConfig.fromJson(o, "the emoji CLIP (ClipTraining.emojiConfig)");
+    }
+
+    private static com.google.gson.JsonObject tower() {
+        com.google.gson.JsonObject t = new com.google.gson.JsonObject();
+        t.addProperty("hidden_size", 128);
+        t.addProperty("intermediate_size", 512);
+        t.addProperty("num_attention_heads", 4);
+        t.addProperty("num_hidden_layers", 3);
+        return t;
     }
 
     /**
