@@ -3,6 +3,7 @@ package diffusionkit.clip;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.training.GradientCollector;
 import diffusionkit.data.ImageDataset;
 import diffusionkit.training.AdamW;
@@ -142,7 +143,9 @@ public final class ClipTraining {
                 try (NDManager sm = model.getLogitScale().getManager().newSubManager();
                         ImageDataset.Batch b = images.batch(sm, idx, seed * 1_000_003L + step)) {
                     ClipTokenizer.Batch t = tokenizer.encodeBatch(texts, ClipTokenizer.Padding.EOS, sm);
-                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    // the model's ops put some results in the parameters' manager: the scope frees every array the
+                    // forward and backward passes made (the gradients stay with the parameters)
+                    try (NDScope scope = new NDScope(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         NDArray logits = model.forward(ClipLoss.clipNormalize(b.images()), t.inputIds(), t.attentionMask())
                                 .logitsPerText();
                         NDArray loss = ClipModel.contrastiveLoss(logits);
@@ -171,7 +174,7 @@ public final class ClipTraining {
     public static double zeroShotAccuracy(ClipModel model, ClipTokenizer tokenizer, ImageDataset images,
             List<String> classPrompts) {
         long correct = 0;
-        try (NDManager m = model.getLogitScale().getManager().newSubManager()) {
+        try (NDScope scope = new NDScope(); NDManager m = model.getLogitScale().getManager().newSubManager()) {
             ClipTokenizer.Batch t = tokenizer.encodeBatch(classPrompts, ClipTokenizer.Padding.EOS, m);
             NDArray text = ClipModel.normalize(model.getTextFeatures(t.inputIds(), t.attentionMask()));
             for (int[] idx : images.inOrder(256)) {
@@ -193,7 +196,7 @@ public final class ClipTraining {
      */
     public static double recallAtK(ClipModel model, ClipTokenizer tokenizer, ImageDataset images, IntFunction<String> text,
             int k) {
-        try (NDManager m = model.getLogitScale().getManager().newSubManager()) {
+        try (NDScope scope = new NDScope(); NDManager m = model.getLogitScale().getManager().newSubManager()) {
             List<NDArray> imageParts = new ArrayList<>();
             List<NDArray> textParts = new ArrayList<>();
             for (int[] idx : images.inOrder(256)) {
