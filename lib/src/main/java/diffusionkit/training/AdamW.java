@@ -135,7 +135,7 @@ public final class AdamW {
         double sumSq = 0;
         for (NDArray p : parameters.values()) {
             if (p.hasGradient()) {
-                try (NDArray g = p.getGradient(); NDArray s = g.square().sum()) {
+                try (NDArray g = p.getGradient(); NDArray sq = g.square(); NDArray s = sq.sum()) {
                     sumSq += s.getFloat();
                 }
             }

@@ -86,7 +86,7 @@ public final class TrainingChecks {
                 continue;
             }
             // the sum of squares is finite exactly when every element is (short of |g| > 1e19, broken anyway)
-            try (NDArray g = p.getGradient(); NDArray s = g.square().sum()) {
+            try (NDArray g = p.getGradient(); NDArray sq = g.square(); NDArray s = sq.sum()) {
                 if (!Float.isFinite(s.getFloat())) {
                     return e.getKey();
                 }
