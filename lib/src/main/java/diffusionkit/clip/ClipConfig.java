@@ -3,7 +3,6 @@ package diffusionkit.clip;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
-import diffusionkit.io.CheckpointException;
 import diffusionkit.io.JsonConfig;
 
 import java.io.IOException;

@@ -1,6 +1,5 @@
 package diffusionkit.conditional;
 
-import diffusionkit.models.ClassConditionedUNet;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import diffusionkit.models.NoisePredictor;

@@ -348,11 +348,6 @@ public final class ClassConditionedUNet implements NoisePredictor {
         return manager;
     }
 
-    /** Number of scalar parameters (embedding included). */
-    public long numParameters() {
-        return unet.numParameters() + (classEmb == null ? 0 : classEmb.weight().getArray().size());
-    }
-
     /** Live parameter arrays: {@code class_emb.weight} (CONCAT) and {@code model.<UNet names>}. */
     @Override
     public Map<String, NDArray> stateDict() {

@@ -429,9 +429,7 @@ public final class DiffusionTrainer {
                     : null;
             try (PipelineOutput out = pipe.generateDdim(config.numSampleImages(), config.sampleSteps(), 0f, config.seed(),
                     labels, null)) {
-                int size = (int) out.images().getShape().get(2);
-                return ImageGrid.upscale(ImageGrid.of(out.images(), Math.min(8, config.numSampleImages())),
-                        Math.max(1, 64 / size));
+                return ImageGrid.show(out.images(), Math.min(8, config.numSampleImages())); // small images 2x
             }
         }
     }

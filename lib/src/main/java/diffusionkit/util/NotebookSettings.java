@@ -58,20 +58,22 @@ public final class NotebookSettings {
      * @throws IllegalArgumentException when the variable is not an integer
      */
     public int get(String name, int ci, int quick, int full) {
-        String v = env.get(name);
-        int value;
-        if (v != null && !v.isBlank()) {
-            try {
-                value = Integer.parseInt(v.strip());
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(name + " must be a whole number, got '" + v + "': unset it or "
-                        + "give e.g. " + name + "=" + quick);
-            }
-        } else {
-            value = mode.equals("full") ? full : mode.equals("ci") ? ci : quick;
-        }
+        int value = value(name, ci, quick, full);
         read.put(name, value);
         return value;
+    }
+
+    private int value(String name, int ci, int quick, int full) {
+        String v = text(name, null);
+        if (v == null) {
+            return mode.equals("full") ? full : mode.equals("ci") ? ci : quick;
+        }
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be a whole number, got '" + env.get(name) + "': unset it "
+                    + "or give e.g. " + name + "=" + quick);
+        }
     }
 
     /** A text setting: the environment variable {@code name} if set (and not blank), else {@code fallback}. */
@@ -82,8 +84,8 @@ public final class NotebookSettings {
 
     /** A folder setting: the environment variable {@code name} if set, else {@code fallback}. */
     public Path path(String name, Path fallback) {
-        String v = env.get(name);
-        return v != null && !v.isBlank() ? Path.of(v.strip()) : fallback;
+        String v = text(name, null);
+        return v != null ? Path.of(v) : fallback;
     }
 
     /**
@@ -94,8 +96,7 @@ public final class NotebookSettings {
      * @return the number of threads (0: PyTorch's default)
      */
     public int threads(int ci, int quick, int full) {
-        int n = get("KIT_THREADS", ci, quick, full);
-        read.remove("KIT_THREADS");
+        int n = value("KIT_THREADS", ci, quick, full); // printed on a line of its own, not among the settings
         if (n > 0) {
             System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(n));
             System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
