@@ -36,8 +36,9 @@ final class TrainClipCommand extends KitCommand {
     @Option(names = "--output", required = true, description = "the folder to write the CLIP into")
     Path output;
 
-    @Option(names = "--dataset", description = "emoji-google or emoji-twitter (default: ${DEFAULT-VALUE})")
-    String dataset = "emoji-google";
+    @Option(names = "--dataset", description = "emoji (both sets, Google's and Twitter's), emoji-google or "
+            + "emoji-twitter (default: ${DEFAULT-VALUE})")
+    String dataset = "emoji";
 
     @Option(names = "--image_size", description = "the images' side in pixels (default: ${DEFAULT-VALUE})")
     int imageSize = 32;
@@ -53,6 +54,10 @@ final class TrainClipCommand extends KitCommand {
 
     @Option(names = "--weight_decay", description = "AdamW weight decay (default: ${DEFAULT-VALUE})")
     double weightDecay = 0.1;
+
+    @Option(names = "--augment", negatable = true, description = "crop, rotate and flip the images, keeping their "
+            + "colours (ClipAugment.forImageSize; default: ${DEFAULT-VALUE})")
+    boolean augment = true;
 
     @Option(names = "--holdout_every", description = "keep every n-th emoji out of training, to measure on "
             + "(default: ${DEFAULT-VALUE})")
@@ -77,10 +82,24 @@ final class TrainClipCommand extends KitCommand {
         Path tokFolder = tokenizerFolder != null ? tokenizerFolder : KitHome.find().resolve("datasets/models/clip-tokenizer");
         ClipTokenizer tokenizer = ClipTokenizer.fromPretrained(tokFolder).withContextLength(ClipTraining.CONTEXT_LENGTH);
         PackagedDatasets data = PackagedDatasets.defaults();
-        ImageDataset all = data.load(dataset).withPreprocess(Preprocess.NONE.withImageSize(imageSize).withChannels(3));
-        List<List<String>> captions = EmojiCaptions.of(data, dataset);
-        int[] train = IntStream.range(0, all.length()).filter(i -> i % holdoutEvery != 0).toArray();
-        int[] held = IntStream.range(0, all.length()).filter(i -> i % holdoutEvery == 0).toArray();
+        List<String> sets = switch (dataset) {
+            case "emoji" -> List.of("emoji-google", "emoji-twitter");
+            case "emoji-google", "emoji-twitter" -> List.of(dataset);
+            default -> throw bad("--dataset must be emoji, emoji-google or emoji-twitter, got '" + dataset + "'");
+        };
+        ImageDataset joined = null;
+        List<List<String>> captions = new java.util.ArrayList<>();
+        List<Integer> emojiIndex = new java.util.ArrayList<>();            // the emoji's index within its set
+        for (String set : sets) {
+            ImageDataset d = data.load(set);
+            captions.addAll(EmojiCaptions.withColours(EmojiCaptions.of(data, set), d));
+            IntStream.range(0, d.length()).forEach(emojiIndex::add);
+            joined = joined == null ? d : ImageDataset.concat(dataset, joined, d);
+        }
+        ImageDataset all = joined.withPreprocess(Preprocess.NONE.withImageSize(imageSize).withChannels(3));
+        // the same emoji are held out of every set: a held-out emoji is new in both styles
+        int[] train = IntStream.range(0, all.length()).filter(i -> emojiIndex.get(i) % holdoutEvery != 0).toArray();
+        int[] held = IntStream.range(0, all.length()).filter(i -> emojiIndex.get(i) % holdoutEvery == 0).toArray();
         List<String> prompts = all.classNames().stream().map(c -> "an emoji of " + c.toLowerCase(Locale.ROOT)).toList();
         try (NDManager m = NDManager.newBaseManager(device("auto"));
                 ClipModel model = ClipModel.random(ClipTraining.emojiConfig(imageSize), seed, m)) {
@@ -89,7 +108,8 @@ final class TrainClipCommand extends KitCommand {
                 if (step % 100 == 0 || step <= 5) {
                     System.out.printf(Locale.ROOT, "step %d: loss %.4f (%.0f s)%n", step, loss, (System.nanoTime() - t0) / 1e9);
                 }
-            }).train(model, tokenizer, all.subset(train), Arrays.stream(train).mapToObj(captions::get).toList());
+            }).withAugment(augment ? diffusionkit.clip.ClipAugment.forImageSize(imageSize) : null)
+                    .train(model, tokenizer, all.subset(train), Arrays.stream(train).mapToObj(captions::get).toList());
             ImageDataset heldOut = all.subset(held);
             double zeroShot = ClipTraining.zeroShotAccuracy(model, tokenizer, heldOut, prompts);
             double recall = ClipTraining.recallAtK(model, tokenizer, heldOut, i -> captions.get(held[i]).get(0), 5);
@@ -100,11 +120,20 @@ final class TrainClipCommand extends KitCommand {
                     + "(most frequent category %.3f), text-to-image recall@5 %.3f (chance %.3f)%n", steps, run.seconds(),
                     held.length, zeroShot, majority, recall, 5.0 / held.length);
             model.savePretrained(output);
-            for (String f : List.of("vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json")) {
+            for (String f : List.of("vocab.json", "merges.txt", "special_tokens_map.json")) {
                 Files.copy(tokFolder.resolve(f), output.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
+            // the tokenizer's length is the model's text positions, as transformers' CLIPTokenizer reads it
+            JsonObject tokConfig = com.google.gson.JsonParser.parseString(
+                    Files.readString(tokFolder.resolve("tokenizer_config.json"))).getAsJsonObject();
+            tokConfig.addProperty("model_max_length", ClipTraining.CONTEXT_LENGTH);
+            AtomicFiles.writeString(output.resolve("tokenizer_config.json"),
+                    new GsonBuilder().setPrettyPrinting().create().toJson(tokConfig) + "\n");
             JsonObject o = new JsonObject();
             o.addProperty("dataset", dataset);
+            o.addProperty("augment", augment);
+            o.addProperty("image_size", imageSize);
+            o.addProperty("holdout_every", holdoutEvery);
             o.addProperty("steps", steps);
             o.addProperty("batch_size", batchSize);
             o.addProperty("lr", lr);

@@ -48,6 +48,7 @@ public final class ClipTraining {
     private final double weightDecay;
     private final long seed;
     private final Listener listener;
+    private ClipAugment augment;
 
     /**
      * A training run.
@@ -72,6 +73,19 @@ public final class ClipTraining {
         this.seed = seed;
         this.listener = listener;
     }
+
+    /**
+     * Augments every image before the model sees it (null: none, the default): a fresh draw of crop, rotation and
+     * flip for each group of {@value #AUGMENT_GROUP} images of a batch. The emoji CLIP is trained with
+     * {@link ClipAugment#forImageSize}, which keeps the colours, as guidance with it uses.
+     */
+    public ClipTraining withAugment(ClipAugment augment) {
+        this.augment = augment;
+        return this;
+    }
+
+    /** Images of a batch that share one draw of the augmentation. */
+    public static final int AUGMENT_GROUP = 8;
 
     /**
      * The emoji CLIP's architecture in transformers' {@code CLIPConfig}: both towers 3 layers of width 128 (4 heads,
@@ -146,7 +160,8 @@ public final class ClipTraining {
                     // the model's ops put some results in the parameters' manager: the scope frees every array the
                     // forward and backward passes made (the gradients stay with the parameters)
                     try (NDScope scope = new NDScope(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        NDArray logits = model.forward(ClipLoss.clipNormalize(b.images()), t.inputIds(), t.attentionMask())
+                        NDArray x = augment == null ? b.images() : augmented(b.images(), new java.util.Random(seed * 31 + step));
+                        NDArray logits = model.forward(ClipLoss.clipNormalize(x), t.inputIds(), t.attentionMask())
                                 .logitsPerText();
                         NDArray loss = ClipModel.contrastiveLoss(logits);
                         gc.backward(loss);
@@ -165,6 +180,15 @@ public final class ClipTraining {
             model.setRequiresGradient(false);
         }
         return new Result(List.copyOf(losses), (System.nanoTime() - start) / 1e9);
+    }
+
+    private NDArray augmented(NDArray images, java.util.Random rng) {
+        long n = images.getShape().get(0);
+        List<NDArray> parts = new ArrayList<>();
+        for (long i = 0; i < n; i += AUGMENT_GROUP) {
+            parts.add(augment.apply(images.get(i + ":" + Math.min(n, i + AUGMENT_GROUP)), rng));
+        }
+        return parts.size() == 1 ? parts.get(0) : ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(parts));
     }
 
     /**

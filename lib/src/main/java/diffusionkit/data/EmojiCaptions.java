@@ -12,15 +12,22 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * Text for the packaged emoji sets, for training a CLIP on them ([K]): for each emoji, in the image order of
  * {@link PackagedDatasets#load(String) load("emoji-google")} (or twitter), captions built from emoji-data's
- * {@code emoji.json}: the Unicode name ("red apple"), "an emoji of" + the name, the short names ("apple"), the
- * subcategory ("food fruit") and the category ("food & drink"), lower case, without repeats.
+ * {@code emoji.json} and emojilib's keywords ({@link PackagedDatasets#EMOJILIB}): the Unicode name ("red apple"),
+ * "an emoji of" + the name, the short names ("apple"), the subcategory ("food fruit"), the category
+ * ("food &amp; drink") and each of emojilib's keywords ("fruit", "mac", "school"), lower case, without repeats.
+ * {@link #withColours} adds the image's dominant colour ("a red apple"), measured on the pixels.
  */
 public final class EmojiCaptions {
+
+    /** The colour words {@link #colourName} answers with. */
+    public static final List<String> COLOURS = List.of("red", "orange", "yellow", "green", "blue", "purple", "pink",
+            "brown", "black", "grey", "white");
 
     private EmojiCaptions() {}
 
@@ -28,7 +35,7 @@ public final class EmojiCaptions {
      * The captions of every emoji of {@code datasetName} ({@code emoji-google} or {@code emoji-twitter}), one list per
      * image, in the dataset's order.
      *
-     * @throws DataException for another dataset name, or an unreadable {@code emoji.json}
+     * @throws DataException for another dataset name, or an unreadable {@code emoji.json} or keyword file
      */
     public static List<List<String>> of(PackagedDatasets data, String datasetName) {
         String style = switch (datasetName) {
@@ -37,12 +44,13 @@ public final class EmojiCaptions {
             default -> throw new DataException("captions exist for emoji-google and emoji-twitter, not '" + datasetName + "'");
         };
         Path dir = data.ensure(style.equals("google") ? PackagedDatasets.EMOJI_GOOGLE : PackagedDatasets.EMOJI_TWITTER);
+        Map<String, List<String>> keywords = keywords(data.ensure(PackagedDatasets.EMOJILIB).resolve("dist/emoji-en-US.json"));
         List<List<String>> out = new ArrayList<>();
         try (Reader r = Files.newBufferedReader(dir.resolve("emoji.json"))) {
             for (JsonElement el : JsonParser.parseReader(r).getAsJsonArray()) {
                 JsonObject e = el.getAsJsonObject();
                 if (e.get("has_img_" + style).getAsBoolean()) {
-                    out.add(captions(e));
+                    out.add(captions(e, keywordsOf(keywords, e.get("unified").getAsString())));
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -52,8 +60,8 @@ public final class EmojiCaptions {
         return out;
     }
 
-    /** The captions of one {@code emoji.json} entry. */
-    static List<String> captions(JsonObject e) {
+    /** The captions of one {@code emoji.json} entry and its emojilib keywords. */
+    static List<String> captions(JsonObject e, List<String> keywords) {
         Set<String> c = new LinkedHashSet<>();
         String name = words(e.get("name").getAsString());
         c.add(name);
@@ -61,7 +69,142 @@ public final class EmojiCaptions {
         e.getAsJsonArray("short_names").forEach(s -> c.add(words(s.getAsString())));
         c.add(words(e.get("subcategory").getAsString()));
         c.add(e.get("category").getAsString().toLowerCase(Locale.ROOT));
+        for (String k : keywords) {
+            String w = words(k);
+            if (w.matches("[a-z][a-z0-9 ]*")) {                    // leave out ":D", ":)" and the like
+                c.add(w);
+            }
+        }
         return List.copyOf(c);
+    }
+
+    /**
+     * Each emoji's captions plus its dominant colour before its name and short names ("a red apple", "red apple"),
+     * when the image has one ({@link #colourName}).
+     *
+     * @param images the emoji, in the order of {@code captions}
+     */
+    public static List<List<String>> withColours(List<List<String>> captions, ImageDataset images) {
+        if (captions.size() != images.length()) {
+            throw new IllegalArgumentException(images.length() + " images but " + captions.size() + " caption lists");
+        }
+        List<List<String>> out = new ArrayList<>();
+        for (int i = 0; i < captions.size(); i++) {
+            List<String> c = captions.get(i);
+            String colour = colourName(images.rawImage(i), images.storedChannels());
+            if (colour == null) {
+                out.add(c);
+                continue;
+            }
+            Set<String> more = new LinkedHashSet<>(c);
+            String name = c.get(0);
+            more.add((name.startsWith(colour + " ") ? "a " : "a " + colour + " ") + name);
+            out.add(List.copyOf(more));
+        }
+        return out;
+    }
+
+    /**
+     * The dominant colour of an image on white (CHW in [0, 1], 3 or 4 channels, the first three RGB), one of
+     * {@link #COLOURS}, or null when no colour covers half of the drawn pixels. Pixels near white are the background
+     * and left out; a drawn pixel with saturation under 0.25 is black (value under 0.25), grey or white; a saturated
+     * pixel is named by its hue (red under 20 degrees or from 340, orange to 38, yellow to 60, green to 165, blue to
+     * 260, purple to 300, pink to 340: bounds set on the named hearts of both sets), red and orange of value under 0.55 being brown.
+     */
+    public static String colourName(float[] chw, int channels) {
+        if (channels < 3) {
+            return null;
+        }
+        int n = chw.length / channels;
+        int[] counts = new int[COLOURS.size()];
+        int drawn = 0;
+        for (int p = 0; p < n; p++) {
+            float r = chw[p];
+            float g = chw[n + p];
+            float b = chw[2 * n + p];
+            float max = Math.max(r, Math.max(g, b));
+            float min = Math.min(r, Math.min(g, b));
+            if (min > 0.92f) {
+                continue;                                               // the white background
+            }
+            drawn++;
+            float sat = max == 0 ? 0 : (max - min) / max;
+            String name;
+            if (sat < 0.25f) {
+                name = max < 0.25f ? "black" : max > 0.85f ? "white" : "grey";
+            } else {
+                double hue = hueDegrees(r, g, b, max, min);
+                if (hue < 20 || hue >= 340) {
+                    name = max < 0.55f ? "brown" : "red";
+                } else if (hue < 38) {
+                    name = max < 0.55f ? "brown" : "orange";
+                } else if (hue < 60) {
+                    name = "yellow";
+                } else if (hue < 165) {
+                    name = "green";
+                } else if (hue < 260) {
+                    name = "blue";
+                } else if (hue < 300) {
+                    name = "purple";
+                } else {
+                    name = "pink";
+                }
+            }
+            counts[COLOURS.indexOf(name)]++;
+        }
+        int best = 0;
+        for (int k = 1; k < counts.length; k++) {
+            best = counts[k] > counts[best] ? k : best;
+        }
+        return drawn > 0 && counts[best] * 2 >= drawn ? COLOURS.get(best) : null;
+    }
+
+    private static double hueDegrees(float r, float g, float b, float max, float min) {
+        float d = max - min;
+        double h;
+        if (max == r) {
+            h = 60 * (((g - b) / d) % 6);
+        } else if (max == g) {
+            h = 60 * ((b - r) / d + 2);
+        } else {
+            h = 60 * ((r - g) / d + 4);
+        }
+        return h < 0 ? h + 360 : h;
+    }
+
+    /** emojilib's file: emoji (as text) to keywords, the first keyword being the short name. */
+    static Map<String, List<String>> keywords(Path file) {
+        try (Reader r = Files.newBufferedReader(file)) {
+            Map<String, List<String>> out = new java.util.HashMap<>();
+            for (Map.Entry<String, JsonElement> e : JsonParser.parseReader(r).getAsJsonObject().entrySet()) {
+                List<String> k = new ArrayList<>();
+                e.getValue().getAsJsonArray().forEach(v -> k.add(v.getAsString()));
+                out.put(e.getKey(), k);
+            }
+            return out;
+        } catch (IOException | RuntimeException e) {
+            throw new DataException("cannot read emojilib's keywords " + file + ": " + e.getMessage()
+                    + ". Delete the folder and fetch again (./kit fetch-data).", e);
+        }
+    }
+
+    /**
+     * The keywords of the emoji whose code points emoji-data writes as {@code unified} ("2764-FE0F"): emojilib writes
+     * some with the variation selector U+FE0F and some without, so both are tried. Empty when emojilib lacks it.
+     */
+    static List<String> keywordsOf(Map<String, List<String>> keywords, String unified) {
+        StringBuilder s = new StringBuilder();
+        for (String cp : unified.split("-")) {
+            s.appendCodePoint(Integer.parseInt(cp, 16));
+        }
+        String text = s.toString();
+        for (String k : List.of(text, text.replace("\uFE0F", ""), text + "\uFE0F")) {
+            List<String> found = keywords.get(k);
+            if (found != null) {
+                return found;
+            }
+        }
+        return List.of();
     }
 
     private static String words(String s) {

@@ -1,14 +1,20 @@
 package diffusionkit.data;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
-/** Captions of the packaged emoji: one list per image, in the dataset's order, from emoji-data's names. */
+/**
+ * Captions of the packaged emoji: one list per image, in the dataset's order, from emoji-data's names and emojilib's
+ * keywords, and the dominant colour measured on the pixels.
+ */
 class EmojiCaptionsTest {
 
     @Test
@@ -18,17 +24,65 @@ class EmojiCaptionsTest {
             ImageDataset images = data.load(name);
             List<List<String>> captions = EmojiCaptions.of(data, name);
             assertEquals(images.length(), captions.size(), name);
-            int apple = -1;
-            for (int i = 0; i < captions.size(); i++) {
-                if (captions.get(i).get(0).equals("red apple")) {
-                    apple = i;
-                }
-            }
-            assertTrue(apple >= 0, name + ": no red apple");
-            assertEquals(List.of("red apple", "an emoji of red apple", "apple", "food fruit", "food & drink"),
-                    captions.get(apple));
+            int apple = indexOf(captions, "red apple");
+            // emojilib 4.0.3: "🍎": ["red_apple", "fruit", "mac", "school", "delicious", "plant"]
+            assertEquals(List.of("red apple", "an emoji of red apple", "apple", "food fruit", "food & drink", "fruit",
+                    "mac", "school", "delicious", "plant"), captions.get(apple));
             assertEquals("Food & Drink", images.classNames().get(images.label(apple)), "the same image's category");
+            // the star's keywords say its colour: emojilib writes it without U+FE0F
+            assertTrue(captions.get(indexOf(captions, "white medium star")).contains("yellow"), name);
+            // with colours measured on the pixels
+            List<List<String>> coloured = EmojiCaptions.withColours(captions, images);
+            assertTrue(coloured.get(apple).contains("a red apple"), name + ": " + coloured.get(apple));
+            assertTrue(coloured.get(indexOf(captions, "blue heart")).contains("a blue heart"), name);
+            assertTrue(coloured.get(indexOf(captions, "green apple")).contains("a green apple"), name);
+            assertTrue(coloured.get(indexOf(captions, "frog face")).contains("a green frog face"), name);
         }
         assertThrows(DataException.class, () -> EmojiCaptions.of(data, "mnist"));
+    }
+
+    @Test
+    void emojilibKeysWithAndWithoutTheVariationSelector() {
+        Map<String, List<String>> k = Map.of("\u2764\uFE0F", List.of("red_heart"), "\u2B50", List.of("star"));
+        assertEquals(List.of("red_heart"), EmojiCaptions.keywordsOf(k, "2764-FE0F"));
+        assertEquals(List.of("red_heart"), EmojiCaptions.keywordsOf(k, "2764"));
+        assertEquals(List.of("star"), EmojiCaptions.keywordsOf(k, "2B50-FE0F"));
+        assertEquals(List.of(), EmojiCaptions.keywordsOf(k, "1F600"));
+    }
+
+    @Test
+    void colourNamesOfPlainImages() {
+        assertEquals("red", EmojiCaptions.colourName(solid(0.9f, 0.1f, 0.1f), 3));
+        assertEquals("green", EmojiCaptions.colourName(solid(0.2f, 0.7f, 0.2f), 3));
+        assertEquals("blue", EmojiCaptions.colourName(solid(0.1f, 0.3f, 0.9f), 3));
+        assertEquals("yellow", EmojiCaptions.colourName(solid(1f, 0.85f, 0.1f), 3));
+        assertEquals("brown", EmojiCaptions.colourName(solid(0.45f, 0.25f, 0.1f), 3));
+        assertEquals("black", EmojiCaptions.colourName(solid(0.1f, 0.1f, 0.1f), 3));
+        assertNull(EmojiCaptions.colourName(solid(1f, 1f, 1f), 3), "all background: no colour");
+        float[] half = solid(0.9f, 0.1f, 0.1f);                     // a third red, a third blue, a third green
+        for (int p = 0; p < 16; p++) {
+            int c = p % 3 == 0 ? 0 : p % 3 == 1 ? 1 : 2;
+            half[p] = c == 0 ? 0.9f : 0.1f;
+            half[16 + p] = c == 1 ? 0.9f : 0.1f;
+            half[32 + p] = c == 2 ? 0.9f : 0.1f;
+        }
+        assertNull(EmojiCaptions.colourName(half, 3), "no colour covers half the pixels");
+    }
+
+    private static float[] solid(float r, float g, float b) {
+        float[] chw = new float[3 * 16];
+        Arrays.fill(chw, 0, 16, r);
+        Arrays.fill(chw, 16, 32, g);
+        Arrays.fill(chw, 32, 48, b);
+        return chw;
+    }
+
+    private static int indexOf(List<List<String>> captions, String name) {
+        for (int i = 0; i < captions.size(); i++) {
+            if (captions.get(i).get(0).equals(name)) {
+                return i;
+            }
+        }
+        throw new AssertionError("no emoji named " + name);
     }
 }
