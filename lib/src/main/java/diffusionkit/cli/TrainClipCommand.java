@@ -129,6 +129,7 @@ final class TrainClipCommand extends KitCommand {
             tokConfig.addProperty("model_max_length", ClipTraining.CONTEXT_LENGTH);
             AtomicFiles.writeString(output.resolve("tokenizer_config.json"),
                     new GsonBuilder().setPrettyPrinting().create().toJson(tokConfig) + "\n");
+            AtomicFiles.writeString(output.resolve("preprocessor_config.json"), preprocessorConfig(imageSize));
             JsonObject o = new JsonObject();
             o.addProperty("dataset", dataset);
             o.addProperty("augment", augment);
@@ -151,5 +152,38 @@ final class TrainClipCommand extends KitCommand {
             System.out.println("saved " + output);
         }
         return 0;
+    }
+
+    /**
+     * transformers' {@code CLIPImageProcessor} settings for this CLIP, as openai/clip-vit-base-patch32 writes them for
+     * 224: resize the short side to the image size (bicubic), centre crop, rescale to [0, 1], normalise with CLIP's
+     * mean and standard deviation.
+     */
+    static String preprocessorConfig(int imageSize) {
+        JsonObject o = new JsonObject();
+        JsonObject crop = new JsonObject();
+        crop.addProperty("height", imageSize);
+        crop.addProperty("width", imageSize);
+        o.add("crop_size", crop);
+        o.addProperty("do_center_crop", true);
+        o.addProperty("do_convert_rgb", true);
+        o.addProperty("do_normalize", true);
+        o.addProperty("do_rescale", true);
+        o.addProperty("do_resize", true);
+        com.google.gson.JsonArray mean = new com.google.gson.JsonArray();
+        com.google.gson.JsonArray std = new com.google.gson.JsonArray();
+        for (int c = 0; c < 3; c++) {
+            mean.add(diffusionkit.clip.ClipLoss.MEAN[c]);
+            std.add(diffusionkit.clip.ClipLoss.STD[c]);
+        }
+        o.add("image_mean", mean);
+        o.addProperty("image_processor_type", "CLIPImageProcessor");
+        o.add("image_std", std);
+        o.addProperty("resample", 3);
+        o.addProperty("rescale_factor", 1 / 255.0);
+        JsonObject size = new JsonObject();
+        size.addProperty("shortest_edge", imageSize);
+        o.add("size", size);
+        return new GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n";
     }
 }

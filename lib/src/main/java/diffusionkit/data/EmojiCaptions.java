@@ -115,9 +115,65 @@ public final class EmojiCaptions {
         if (channels < 3) {
             return null;
         }
+        int[] counts = colourCounts(chw, channels);
+        int drawn = counts[COLOURS.size()];
+        int best = 0;
+        for (int k = 1; k < COLOURS.size(); k++) {
+            best = counts[k] > counts[best] ? k : best;
+        }
+        return drawn > 0 && counts[best] * 2 >= drawn ? COLOURS.get(best) : null;
+    }
+
+    /**
+     * The share of an image's drawn pixels (those not near white) that {@link #colourName}'s rule calls
+     * {@code colour}; 0 when nothing is drawn. A judge of colour words that knows nothing of CLIP.
+     */
+    public static double colourShare(float[] chw, int channels, String colour) {
+        int k = COLOURS.indexOf(colour);
+        if (k < 0 || channels < 3) {
+            throw new IllegalArgumentException("colour '" + colour + "' of a " + channels + "-channel image: use one of "
+                    + COLOURS + " on RGB images");
+        }
+        int[] counts = colourCounts(chw, channels);
+        return counts[COLOURS.size()] == 0 ? 0 : (double) counts[k] / counts[COLOURS.size()];
+    }
+
+    /**
+     * The mean over a batch of images ([B, 3, H, W] in [-1, 1], as samplers return them) of {@link #colourShare}.
+     */
+    public static double colourShare(ai.djl.ndarray.NDArray images, String colour) {
+        ai.djl.ndarray.types.Shape s = images.getShape();
+        if (s.dimension() != 4 || s.get(1) < 3) {
+            throw new IllegalArgumentException("colourShare needs RGB images [batch, 3, height, width], got " + s);
+        }
+        float[] x = images.toFloatArray();
+        int n = (int) s.get(0);
+        int per = x.length / n;
+        double total = 0;
+        for (int i = 0; i < n; i++) {
+            float[] one = new float[per];
+            for (int k = 0; k < per; k++) {
+                one[k] = Math.max(0f, Math.min(1f, (x[i * per + k] + 1) / 2));
+            }
+            total += colourShare(one, (int) s.get(1), colour);
+        }
+        return total / n;
+    }
+
+    /** The first colour word of {@code text} ({@link #COLOURS}), or null. */
+    public static String colourWord(String text) {
+        for (String w : text.toLowerCase(Locale.ROOT).split("[^a-z]+")) {
+            if (COLOURS.contains(w)) {
+                return w;
+            }
+        }
+        return null;
+    }
+
+    /** Pixels of each colour of {@link #COLOURS}, then the number of drawn pixels. */
+    private static int[] colourCounts(float[] chw, int channels) {
         int n = chw.length / channels;
-        int[] counts = new int[COLOURS.size()];
-        int drawn = 0;
+        int[] counts = new int[COLOURS.size() + 1];
         for (int p = 0; p < n; p++) {
             float r = chw[p];
             float g = chw[n + p];
@@ -127,7 +183,7 @@ public final class EmojiCaptions {
             if (min > 0.92f) {
                 continue;                                               // the white background
             }
-            drawn++;
+            counts[COLOURS.size()]++;
             float sat = max == 0 ? 0 : (max - min) / max;
             String name;
             if (sat < 0.25f) {
@@ -152,11 +208,7 @@ public final class EmojiCaptions {
             }
             counts[COLOURS.indexOf(name)]++;
         }
-        int best = 0;
-        for (int k = 1; k < counts.length; k++) {
-            best = counts[k] > counts[best] ? k : best;
-        }
-        return drawn > 0 && counts[best] * 2 >= drawn ? COLOURS.get(best) : null;
+        return counts;
     }
 
     private static double hueDegrees(float r, float g, float b, float max, float min) {

@@ -179,8 +179,9 @@ class ClipTrainingTest {
         try (NDManager m = NDManager.newBaseManager(Device.cpu()); ClipModel model = ClipModel.random(tiny32(), 11, m)) {
             assertEquals(1.0, ClipTraining.recallAtK(model, tokenizer, swatches, i -> prompts.get(labels[i]), 16), 0.0);
             List<Integer> seen = new java.util.ArrayList<>();
+            // with the colour-keeping augmentation the emoji CLIP is trained with (crops, small rotations, flips)
             ClipTraining.Result run = new ClipTraining(60, 8, 3e-3, 0, 0, (step, loss) -> seen.add(step))
-                    .train(model, tokenizer, swatches, captions);
+                    .withAugment(ClipAugment.forImageSize(32)).train(model, tokenizer, swatches, captions);
             assertEquals(60, run.losses().size());
             assertEquals(java.util.stream.IntStream.rangeClosed(1, 60).boxed().toList(), seen);
             assertEquals(1.0, ClipTraining.zeroShotAccuracy(model, tokenizer, swatches, prompts), 0.0,
@@ -188,5 +189,40 @@ class ClipTrainingTest {
             assertEquals(1.0, ClipTraining.recallAtK(model, tokenizer, swatches, i -> prompts.get(labels[i]), 4), 0.0);
         }
         assertThrows(IllegalArgumentException.class, () -> new ClipTraining(10, 1, 1e-3, 0, 0, null));
+    }
+
+    /** {@link ClipLoss#similarity}: the cosine of the two embeddings, computed here in float64 from the features. */
+    @Test
+    void similarityIsTheCosineOfTheEmbeddings() throws Exception {
+        ClipTokenizer tokenizer = ClipTokenizer.fromPretrained(vectors().resolve("clip_tiny"));
+        try (NDManager m = NDManager.newBaseManager(Device.cpu()); ClipModel model = ClipModel.random(tiny32(), 3, m)) {
+            NDArray images = new SeededNoise(4).randn(m, new Shape(3, 3, 32, 32)).clip(-1, 1);
+            NDArray text = ClipLoss.textFeatures(model, tokenizer, "a red square", m);
+            float[] got = ClipLoss.similarity(model, images, text).toFloatArray();
+            float[] img = model.getImageFeatures(ClipLoss.clipNormalize(images)).toFloatArray();
+            float[] t = text.toFloatArray();
+            int p = t.length;
+            assertEquals(3, got.length);
+            for (int i = 0; i < 3; i++) {
+                double dot = 0;
+                double a = 0;
+                double b = 0;
+                for (int k = 0; k < p; k++) {
+                    dot += (double) img[i * p + k] * t[k];
+                    a += (double) img[i * p + k] * img[i * p + k];
+                    b += (double) t[k] * t[k];
+                }
+                assertEquals(dot / Math.sqrt(a * b), got[i], 1e-5, "image " + i);
+            }
+            // an image of another size is resized to the model's first (a 64x64 image of 2x2 blocks: the same image)
+            NDArray big = images.repeat(2, 2).repeat(3, 2);
+            assertArrayEquals(got, ClipLoss.similarity(model, big, text).toFloatArray(), 2e-2f);
+        }
+    }
+
+    @Test
+    void augmentationForSmallAndCourseSizedClips() {
+        assertEquals(ClipAugment.course(224).toString(), ClipAugment.forImageSize(224).toString());
+        assertEquals(new ClipAugment(32, 0.5, 1.0, 10, true).toString(), ClipAugment.forImageSize(32).toString());
     }
 }

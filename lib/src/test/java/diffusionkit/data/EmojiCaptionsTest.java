@@ -67,6 +67,24 @@ class EmojiCaptionsTest {
             half[32 + p] = c == 2 ? 0.9f : 0.1f;
         }
         assertNull(EmojiCaptions.colourName(half, 3), "no colour covers half the pixels");
+        assertEquals(6 / 16.0, EmojiCaptions.colourShare(half, 3, "red"), 1e-12);   // pixels 0, 3, ..., 15
+        assertEquals(5 / 16.0, EmojiCaptions.colourShare(half, 3, "blue"), 1e-12);
+        assertEquals(0.0, EmojiCaptions.colourShare(half, 3, "pink"));
+        assertEquals(0.0, EmojiCaptions.colourShare(solid(1f, 1f, 1f), 3, "red"), "nothing drawn");
+        assertThrows(IllegalArgumentException.class, () -> EmojiCaptions.colourShare(half, 3, "teal"));
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            float[] batch = new float[2 * 48];                      // a red image and a white one, in [-1, 1]
+            float[] red = solid(0.9f, 0.1f, 0.1f);
+            for (int k = 0; k < 48; k++) {
+                batch[k] = red[k] * 2 - 1;
+                batch[48 + k] = 1f;
+            }
+            assertEquals(0.5, EmojiCaptions.colourShare(m.create(batch, new ai.djl.ndarray.types.Shape(2, 3, 4, 4)), "red"),
+                    1e-12, "the mean over the batch: all red, then nothing drawn");
+        }
+        assertEquals("green", EmojiCaptions.colourWord("A Green frog"));
+        assertEquals("red", EmojiCaptions.colourWord("a red heart, not a blue one"));
+        assertNull(EmojiCaptions.colourWord("a frog"));
     }
 
     private static float[] solid(float r, float g, float b) {
