@@ -24,7 +24,8 @@ Checked against transformers itself: on the fixture clip_tiny (../shared/vectors
 Usage (Debian's python3-torch): /usr/bin/python3 environment/reference/emoji_clip_reference.py FOLDER INPUTS OUT
   INPUTS: a safetensors file with pixel_values [B,3,S,S] float32 (already CLIP-normalised), input_ids [T,L] int64
           and attention_mask [T,L] int64
-  OUT:    a safetensors file with those inputs and image_embeds [B,P], text_embeds [T,P] (float32, from float64)
+  OUT:    a safetensors file with those inputs (and their metadata) and image_embeds [B,P], text_embeds [T,P]
+          (float32, from float64)
 """
 import json
 import math
@@ -52,8 +53,14 @@ def read_safetensors(path):
     return out
 
 
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
+def read_metadata(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        return json.loads(f.read(n)).get("__metadata__", {})
+
+
+def write_safetensors(path, tensors, metadata):
+    header, blobs, offset = {"__metadata__": metadata}, [], 0
     for name, t in tensors.items():
         b = t.contiguous().numpy().tobytes()
         header[name] = {"dtype": NAMES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
@@ -138,7 +145,9 @@ def main():
     txt = text_embeds(w, cfg, x["input_ids"], x["attention_mask"])
     write_safetensors(out, {"pixel_values": x["pixel_values"], "input_ids": x["input_ids"],
                             "attention_mask": x["attention_mask"], "image_embeds": img.float(),
-                            "text_embeds": txt.float()})
+                            "text_embeds": txt.float()},
+                      dict(read_metadata(inputs), reference="environment/reference/emoji_clip_reference.py, float64, "
+                           "torch " + torch.__version__))
     print(f"{out}: image_embeds {tuple(img.shape)}, text_embeds {tuple(txt.shape)}, torch {torch.__version__}")
 
 

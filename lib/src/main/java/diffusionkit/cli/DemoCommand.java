@@ -133,7 +133,7 @@ final class DemoCommand extends KitCommand {
         }
         if (clip == null) {
             Path home = KitHome.find();
-            Path shipped = home == null ? null : home.resolve(KitModels.EMOJI_CLIP);
+            Path shipped = home == null ? null : home.resolve(diffusionkit.guidance.ClipGuidance.DEFAULT_FOLDER);
             return shipped != null && Files.isRegularFile(shipped.resolve("config.json")) ? shipped : null;
         }
         Path f = Path.of(clip);

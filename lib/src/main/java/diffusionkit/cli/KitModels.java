@@ -20,9 +20,6 @@ final class KitModels {
     /** The kit's pretrained base model (the offline stand-in for google/ddpm-celebahq-256). */
     static final String BASE_MODEL = "emoji-base";
 
-    /** The kit's CLIP, trained on the emoji (the offline stand-in for openai/clip-vit-base-patch32). */
-    static final String EMOJI_CLIP = "datasets/models/emoji-clip";
-
     private KitModels() {}
 
     /** The folder of the kit's models, or null outside a checkout. */

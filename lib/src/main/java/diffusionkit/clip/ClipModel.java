@@ -337,6 +337,11 @@ public final class ClipModel implements AutoCloseable {
         return config;
     }
 
+    /** The number of weights (every tensor of the state dict, the token embedding included). */
+    public long numParameters() {
+        return getParameters().values().stream().mapToLong(NDArray::size).sum();
+    }
+
     /** The parameters under transformers' state-dict names (unmodifiable map of the live arrays). */
     public Map<String, NDArray> getParameters() {
         return params;

@@ -21,7 +21,8 @@ import java.util.Set;
  * {@code emoji.json} and emojilib's keywords ({@link PackagedDatasets#EMOJILIB}): the Unicode name ("red apple"),
  * "an emoji of" + the name, the short names ("apple"), the subcategory ("food fruit"), the category
  * ("food &amp; drink") and each of emojilib's keywords ("fruit", "mac", "school"), lower case, without repeats.
- * {@link #withColours} adds the image's dominant colour ("a red apple"), measured on the pixels.
+ * {@link #of(PackagedDatasets, String, boolean)} adds the image's dominant colour ("a red apple"), measured on the
+ * pixels.
  */
 public final class EmojiCaptions {
 
@@ -38,6 +39,15 @@ public final class EmojiCaptions {
      * @throws DataException for another dataset name, or an unreadable {@code emoji.json} or keyword file
      */
     public static List<List<String>> of(PackagedDatasets data, String datasetName) {
+        return of(data, datasetName, false);
+    }
+
+    /**
+     * The captions of every emoji of {@code datasetName}, and with {@code colours} also the image's dominant colour
+     * ({@link #colourName}, measured on the stored pixels) before its name and each short name: "a red apple",
+     * "a yellow star" (the white medium star's short name is "star"), "a green frog".
+     */
+    public static List<List<String>> of(PackagedDatasets data, String datasetName, boolean colours) {
         String style = switch (datasetName) {
             case "emoji-google" -> "google";
             case "emoji-twitter" -> "twitter";
@@ -45,28 +55,36 @@ public final class EmojiCaptions {
         };
         Path dir = data.ensure(style.equals("google") ? PackagedDatasets.EMOJI_GOOGLE : PackagedDatasets.EMOJI_TWITTER);
         Map<String, List<String>> keywords = keywords(data.ensure(PackagedDatasets.EMOJILIB).resolve("dist/emoji-en-US.json"));
+        ImageDataset images = colours ? data.load(datasetName) : null;
         List<List<String>> out = new ArrayList<>();
         try (Reader r = Files.newBufferedReader(dir.resolve("emoji.json"))) {
             for (JsonElement el : JsonParser.parseReader(r).getAsJsonArray()) {
                 JsonObject e = el.getAsJsonObject();
                 if (e.get("has_img_" + style).getAsBoolean()) {
-                    out.add(captions(e, keywordsOf(keywords, e.get("unified").getAsString())));
+                    String colour = images == null ? null : colourName(images.rawImage(out.size()), images.storedChannels());
+                    out.add(captions(e, keywordsOf(keywords, e.get("unified").getAsString()), colour));
                 }
             }
         } catch (IOException | RuntimeException e) {
             throw new DataException("cannot read " + dir.resolve("emoji.json") + ": " + e.getMessage()
                     + ". Delete " + dir + " and fetch again.", e);
         }
+        if (images != null && out.size() != images.length()) {
+            throw new DataException(datasetName + ": " + images.length() + " images but " + out.size() + " emoji in "
+                    + dir.resolve("emoji.json") + ". Delete " + dir + " and fetch again.");
+        }
         return out;
     }
 
-    /** The captions of one {@code emoji.json} entry and its emojilib keywords. */
-    static List<String> captions(JsonObject e, List<String> keywords) {
+    /** The captions of one {@code emoji.json} entry, its emojilib keywords and its colour (or null). */
+    static List<String> captions(JsonObject e, List<String> keywords, String colour) {
         Set<String> c = new LinkedHashSet<>();
         String name = words(e.get("name").getAsString());
+        List<String> shortNames = new ArrayList<>();
+        e.getAsJsonArray("short_names").forEach(s -> shortNames.add(words(s.getAsString())));
         c.add(name);
         c.add("an emoji of " + name);
-        e.getAsJsonArray("short_names").forEach(s -> c.add(words(s.getAsString())));
+        c.addAll(shortNames);
         c.add(words(e.get("subcategory").getAsString()));
         c.add(e.get("category").getAsString().toLowerCase(Locale.ROOT));
         for (String k : keywords) {
@@ -75,33 +93,14 @@ public final class EmojiCaptions {
                 c.add(w);
             }
         }
-        return List.copyOf(c);
-    }
-
-    /**
-     * Each emoji's captions plus its dominant colour before its name and short names ("a red apple", "red apple"),
-     * when the image has one ({@link #colourName}).
-     *
-     * @param images the emoji, in the order of {@code captions}
-     */
-    public static List<List<String>> withColours(List<List<String>> captions, ImageDataset images) {
-        if (captions.size() != images.length()) {
-            throw new IllegalArgumentException(images.length() + " images but " + captions.size() + " caption lists");
-        }
-        List<List<String>> out = new ArrayList<>();
-        for (int i = 0; i < captions.size(); i++) {
-            List<String> c = captions.get(i);
-            String colour = colourName(images.rawImage(i), images.storedChannels());
-            if (colour == null) {
-                out.add(c);
-                continue;
+        if (colour != null) {
+            List<String> named = new ArrayList<>(List.of(name));
+            named.addAll(shortNames);
+            for (String n : named) {
+                c.add("a " + (n.startsWith(colour + " ") ? n : colour + " " + n));
             }
-            Set<String> more = new LinkedHashSet<>(c);
-            String name = c.get(0);
-            more.add((name.startsWith(colour + " ") ? "a " : "a " + colour + " ") + name);
-            out.add(List.copyOf(more));
         }
-        return out;
+        return List.copyOf(c);
     }
 
     /**
