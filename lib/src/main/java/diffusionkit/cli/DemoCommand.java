@@ -7,6 +7,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import diffusionkit.clip.ClipModel;
+import diffusionkit.clip.ClipTokenizer;
+import diffusionkit.data.KitHome;
+import java.nio.file.Files;
 import java.io.PrintWriter;
 import java.net.BindException;
 import java.net.InetAddress;
@@ -25,6 +29,10 @@ final class DemoCommand extends KitCommand {
             + " (default: ${DEFAULT-VALUE})")
     String model = KitModels.BASE_MODEL;
 
+    @Option(names = {"--clip"}, description = "a CLIP folder (transformers layout) for prompts, or 'none' (default: "
+            + "the kit's emoji CLIP, datasets/models/emoji-clip, when present)")
+    String clip;
+
     @Option(names = {"--port"}, description = "port to listen on, 0 for any free one (default: ${DEFAULT-VALUE})")
     int port = 7860;
 
@@ -39,11 +47,14 @@ final class DemoCommand extends KitCommand {
     @Option(names = {"--display-size"}, description = "enlarge images to about this many pixels (default: ${DEFAULT-VALUE})")
     int displaySize = 256;
 
-    /** A started demo: the server and the model it serves. Closing it stops the server, then frees the model. */
-    record Running(DemoServer server, DiffusionPipeline pipeline) implements AutoCloseable {
+    /** A started demo: the server and the models it serves. Closing it stops the server, then frees the models. */
+    record Running(DemoServer server, DiffusionPipeline pipeline, ClipModel clip) implements AutoCloseable {
         @Override
         public void close() {
-            server.close();     // waits for a running generation to stop before the model is freed
+            server.close();     // waits for a running generation to stop before the models are freed
+            if (clip != null) {
+                clip.close();
+            }
             pipeline.close();
         }
     }
@@ -86,13 +97,22 @@ final class DemoCommand extends KitCommand {
         }
         Path folder = KitModels.resolve(model, "--model");
         String name = folder.toAbsolutePath().normalize().getFileName().toString();
+        Path clipFolder = clipFolder();
         DiffusionPipeline pipeline = DiffusionPipeline.fromPretrained(folder);
+        ClipModel clipModel = null;
         DemoServer server;
         try {
-            server = new DemoServer(new ColorGuidedGenerator(pipeline, displaySize), name,
-                    new InetSocketAddress(addr, port), queue).start();
-        } catch (IOException e) {
+            ColorGuidedGenerator generator = new ColorGuidedGenerator(pipeline, displaySize);
+            if (clipFolder != null) {
+                clipModel = ClipModel.fromPretrained(clipFolder, pipeline.unet().manager());
+                generator = generator.withClip(clipModel, ClipTokenizer.fromPretrained(clipFolder));
+            }
+            server = new DemoServer(generator, name, new InetSocketAddress(addr, port), queue).start();
+        } catch (IOException | RuntimeException e) {
             pipeline.close();
+            if (clipModel != null) {
+                clipModel.close();
+            }
             if (e instanceof BindException) {
                 throw new IllegalArgumentException("cannot listen on " + bind + ":" + port + " (" + e.getMessage()
                         + "): pick another --port (0: any free one), or an address of this machine for --bind", e);
@@ -100,8 +120,28 @@ final class DemoCommand extends KitCommand {
             throw e;
         }
         PrintWriter out = spec.commandLine().getOut();
-        out.println("diffusion-kit demo: " + server.url() + "  (model " + name + "; Ctrl-C to stop)");
+        out.println("diffusion-kit demo: " + server.url() + "  (model " + name
+                + (clipFolder != null ? ", prompts through " + clipFolder.getFileName() : ", no prompts") + "; Ctrl-C to stop)");
         out.flush();
-        return new Running(server, pipeline);
+        return new Running(server, pipeline, clipModel);
+    }
+
+    /** The CLIP for prompts: --clip, else the shipped emoji CLIP when present; null for none. */
+    private Path clipFolder() throws IOException {
+        if ("none".equals(clip)) {
+            return null;
+        }
+        if (clip == null) {
+            Path home = KitHome.find();
+            Path shipped = home == null ? null : home.resolve(diffusionkit.guidance.ClipGuidance.DEFAULT_FOLDER);
+            return shipped != null && Files.isRegularFile(shipped.resolve("config.json")) ? shipped : null;
+        }
+        Path f = Path.of(clip);
+        try {
+            ClipModel.checkFolder(f, true);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--clip: " + e.getMessage(), e);
+        }
+        return f;
     }
 }

@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
         description = "diffusion-kit: Unit 2 of the Hugging Face Diffusion Models course, in Java.",
         subcommands = {InfoCommand.class, FetchDataCommand.class, PretrainCommand.class, FinetuneCommand.class,
                 SampleCommand.class, TrainConditionalCommand.class, DemoCommand.class,
-                BenchmarkCommand.class, CompareLossesCommand.class, TrainClassifierCommand.class, EvaluateConditionalCommand.class, CommandLine.HelpCommand.class})
+                BenchmarkCommand.class, CompareLossesCommand.class, TrainClassifierCommand.class, TrainClipCommand.class,
+                EvaluateConditionalCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -74,6 +74,16 @@ public final class ClipAugment {
         return new ClipAugment(size, 0.08, 1.0, 5, true);
     }
 
+    /**
+     * The augmentation CLIP guidance uses for a CLIP of input side {@code size}: the course's ({@link #course}) for a
+     * CLIP of 224 pixels or more; for a smaller one, such as the kit's 32-pixel emoji CLIP, crops of 50-100% of the
+     * area, rotations of up to 10 degrees and the flip, which that CLIP was trained with (a crop of 8% of a 32-pixel
+     * image is a few pixels of colour).
+     */
+    public static ClipAugment forImageSize(int size) {
+        return size >= 224 ? course(size) : new ClipAugment(size, 0.5, 1.0, 10, true);
+    }
+
     /** Output side. */
     public int size() {
         return size;

@@ -40,7 +40,8 @@ public final class ClipLoss {
     private ClipLoss(Builder b) {
         this.model = b.model;
         this.nCuts = b.nCuts;
-        this.augment = b.augment ? ClipAugment.course(model.getConfig().visionConfig().imageSize()) : null;
+        this.augment = b.augmentation != null ? b.augmentation
+                : b.augment ? ClipAugment.forImageSize(model.getConfig().visionConfig().imageSize()) : null;
         this.rng = new Random(b.seed);
     }
 
@@ -54,6 +55,7 @@ public final class ClipLoss {
         private ClipModel model;
         private int nCuts = 1;
         private boolean augment;
+        private ClipAugment augmentation;
         private long seed;
 
         private Builder() {}
@@ -73,9 +75,18 @@ public final class ClipLoss {
             return this;
         }
 
-        /** Whether to apply the course's random crop / rotation / flip ({@link ClipAugment#course}) before Normalize. */
+        /**
+         * Whether to apply random crops, rotations and flips before Normalize: {@link ClipAugment#forImageSize} of the
+         * model's input side (the course's for a 224-pixel CLIP).
+         */
         public Builder optAugment(boolean augment) {
             this.augment = augment;
+            return this;
+        }
+
+        /** The augmentation to apply before Normalize (overrides {@link #optAugment}). */
+        public Builder optAugmentation(ClipAugment augmentation) {
+            this.augmentation = augmentation;
             return this;
         }
 
@@ -175,6 +186,21 @@ public final class ClipLoss {
     /** The course's {@code clip_loss} on embeddings: the mean of {@link #sphericalDistance} (a scalar). */
     public static NDArray sphericalDistanceLoss(NDArray imageEmbeds, NDArray textEmbeds) {
         return sphericalDistance(imageEmbeds, textEmbeds).mean();
+    }
+
+    /**
+     * How well each image matches the text: the cosine similarity of CLIP's embeddings of {@code images} ([B, 3, H, W]
+     * in [-1, 1], resized to the model's input side when they are not that size; no augmentation) and of
+     * {@code textFeatures} ([1, P]), one value per image, [B].
+     */
+    public static NDArray similarity(ClipModel model, NDArray images, NDArray textFeatures) {
+        int size = model.getConfig().visionConfig().imageSize();
+        Shape s = images.getShape();
+        NDArray x = s.get(2) == size && s.get(3) == size ? images
+                : ClipAugment.apply(images, ClipAugment.Params.identity((int) s.get(2), (int) s.get(3)), size);
+        NDArray u = ClipModel.normalize(model.getImageFeatures(clipNormalize(x)));
+        NDArray v = ClipModel.normalize(textFeatures.reshape(1, -1));
+        return u.matMul(v.transpose()).reshape(-1);
     }
 
     /**

@@ -220,6 +220,64 @@ public final class ClipModel implements AutoCloseable {
         return new ClipModel(config, manager, params);
     }
 
+    /**
+     * A CLIP model of {@code config} with fresh weights, initialised as transformers' {@code CLIPPreTrainedModel}
+     * ({@code initializer_factor} 1): embeddings N(0, 0.02²) (the class embedding N(0, 1/hidden)); attention and MLP
+     * weights N(0, σ²) with σ = hidden^-1/2 (2·layers)^-1/2 for q, k, v and fc2, hidden^-1/2 for out_proj,
+     * (2·hidden)^-1/2 for fc1; projections N(0, 1/hidden); biases 0, LayerNorm weights 1; {@code logit_scale} the
+     * config's {@code logit_scale_init_value} (ln(1/0.07)). The draws come from {@code new SeededNoise(seed)}.
+     */
+    public static ClipModel random(ClipConfig config, long seed, NDManager manager) {
+        diffusionkit.util.SeededNoise g = new diffusionkit.util.SeededNoise(seed);
+        Map<String, NDArray> params = new LinkedHashMap<>();
+        for (Map.Entry<String, Shape> e : expectedShapes(config).entrySet()) {
+            String k = e.getKey();
+            Shape shape = e.getValue();
+            boolean text = k.startsWith("text_");
+            int hidden = text ? config.textConfig().hiddenSize() : config.visionConfig().hiddenSize();
+            int layers = text ? config.textConfig().numHiddenLayers() : config.visionConfig().numHiddenLayers();
+            double inProj = Math.pow(hidden, -0.5) * Math.pow(2.0 * layers, -0.5);
+            NDArray a;
+            if (k.equals("logit_scale")) {
+                a = manager.full(shape, (float) (double) config.get(ClipConfig.LOGIT_SCALE_INIT_VALUE));
+            } else if (k.contains("layer_norm") || k.contains("layrnorm") || k.contains("layernorm")) {
+                a = k.endsWith(".weight") ? manager.ones(shape) : manager.zeros(shape);
+            } else if (k.endsWith(".bias")) {
+                a = manager.zeros(shape);
+            } else {
+                double std = k.endsWith("class_embedding") ? Math.pow(hidden, -0.5)
+                        : k.contains("embedding") ? 0.02
+                        : k.contains("out_proj") ? Math.pow(hidden, -0.5)
+                        : k.contains("_proj.") ? inProj                                   // q, k, v
+                        : k.contains("fc1") ? Math.pow(2.0 * hidden, -0.5)
+                        : k.contains("fc2") ? inProj
+                        : Math.pow(k.startsWith("visual") ? config.visionConfig().hiddenSize()
+                                : config.textConfig().hiddenSize(), -0.5);          // the two projections
+                try (NDArray n = g.randn(manager, shape)) {
+                    a = n.mul(std);
+                }
+            }
+            params.put(k, a);
+        }
+        return new ClipModel(config, manager, params);
+    }
+
+    /**
+     * CLIP's contrastive loss, as transformers' {@code clip_loss}: the mean of the cross-entropies of the text->image
+     * and image->text logits against the matching pairs (image i with text i). {@code logitsPerText} is [N, N].
+     */
+    public static NDArray contrastiveLoss(NDArray logitsPerText) {
+        long n = logitsPerText.getShape().get(0);
+        if (logitsPerText.getShape().dimension() != 2 || logitsPerText.getShape().get(1) != n) {
+            throw new IllegalArgumentException("the contrastive loss needs one text per image: logits [N, N], got "
+                    + logitsPerText.getShape());
+        }
+        NDArray eye = logitsPerText.getManager().eye((int) n); // PyTorch's memory: autograd may keep it
+        NDArray textToImage = logitsPerText.logSoftmax(1).mul(eye).sum().neg();
+        NDArray imageToText = logitsPerText.logSoftmax(0).mul(eye).sum().neg();
+        return Scalars.div(textToImage.add(imageToText), 2.0 * n);
+    }
+
     private static boolean isFloat(DataType t) {
         return t == DataType.FLOAT32 || t == DataType.FLOAT16 || t == DataType.BFLOAT16 || t == DataType.FLOAT64;
     }
@@ -277,6 +335,11 @@ public final class ClipModel implements AutoCloseable {
     /** The configuration. */
     public ClipConfig getConfig() {
         return config;
+    }
+
+    /** The number of weights (every tensor of the state dict, the token embedding included). */
+    public long numParameters() {
+        return getParameters().values().stream().mapToLong(NDArray::size).sum();
     }
 
     /** The parameters under transformers' state-dict names (unmodifiable map of the live arrays). */

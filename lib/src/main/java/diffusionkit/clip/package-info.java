@@ -3,7 +3,9 @@
  * {@link diffusionkit.clip.ClipModel} (openai/clip-vit-base-patch32 layout, numerically equal to Hugging Face
  * transformers' {@code CLIPModel}) with its {@link diffusionkit.clip.ClipConfig}, and the pieces of the course's
  * CLIP guidance: {@link diffusionkit.clip.ClipLoss} (squared great-circle distance, CLIP normalisation,
- * {@code n_cuts}) and the seeded, differentiable {@link diffusionkit.clip.ClipAugment}.
+ * {@code n_cuts}, {@link diffusionkit.clip.ClipLoss#similarity}) and the seeded, differentiable
+ * {@link diffusionkit.clip.ClipAugment}. {@link diffusionkit.clip.ClipTraining} trains one with CLIP's contrastive
+ * loss ({@code ./kit train-clip}: the kit's emoji CLIP, {@code datasets/models/emoji-clip}).
  *
  * <pre>{@code
  * ClipModel clip = ClipModel.fromPretrained(folder, manager);        // config.json + model.safetensors

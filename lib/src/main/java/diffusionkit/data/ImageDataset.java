@@ -63,6 +63,33 @@ public class ImageDataset extends RandomAccessDataset {
         return new ImageDataset(name, channels, pixels, hs, ws, ls, classNames, Preprocess.NONE);
     }
 
+    /**
+     * The images of {@code first} followed by those of {@code second} (the same channels and class names), with
+     * {@code first}'s preprocessing.
+     */
+    public static ImageDataset concat(String name, ImageDataset first, ImageDataset second) {
+        if (first.channels != second.channels || !first.classNames.equals(second.classNames)) {
+            throw new IllegalArgumentException("cannot join " + first.name + " and " + second.name + ": "
+                    + first.channels + " vs " + second.channels + " channels, classes " + first.classNames + " vs "
+                    + second.classNames);
+        }
+        int n = first.length();
+        int m = second.length();
+        byte[][] p = new byte[n + m][];
+        int[] h = new int[n + m];
+        int[] w = new int[n + m];
+        int[] l = new int[n + m];
+        for (int i = 0; i < n + m; i++) {
+            ImageDataset d = i < n ? first : second;
+            int j = i < n ? i : i - n;
+            p[i] = d.pixels[j];
+            h[i] = d.heights[j];
+            w[i] = d.widths[j];
+            l[i] = d.labels[j];
+        }
+        return new ImageDataset(name, first.channels, p, h, w, l, first.classNames, first.preprocess);
+    }
+
     /** The dataset's name (a packaged name or a folder). */
     public String name() {
         return name;

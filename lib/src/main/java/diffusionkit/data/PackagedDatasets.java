@@ -58,8 +58,13 @@ public final class PackagedDatasets {
             "f64a530c63bca463bd8317fdc4615ce63a53a0c65018e4ce2d848aaba7a28877",
             "package/emoji.json", "package/img/twitter/64/");
 
+    /** emojilib's English keywords for every emoji (captions for the emoji CLIP, {@link EmojiCaptions}). */
+    public static final PackageSpec EMOJILIB = new PackageSpec("emojilib", "4.0.3",
+            "7f9a6b43cff31d18985b7d65d11faba5bd971cbcc60020cf6d09322fbaaaf303", "package/dist/emoji-en-US.json");
+
     /** Every package the kit uses. */
-    public static final List<PackageSpec> PACKAGES = List.of(MNIST, FASHION_MNIST, EMOJI_GOOGLE, EMOJI_TWITTER);
+    public static final List<PackageSpec> PACKAGES = List.of(MNIST, FASHION_MNIST, EMOJI_GOOGLE, EMOJI_TWITTER,
+            EMOJILIB);
 
     /** Dataset names {@link #load(String)} knows. */
     public static final List<String> NAMES = List.of("mnist", "mnist-test", "fashion-mnist", "fashion-mnist-train",

@@ -1,10 +1,17 @@
 package diffusionkit.demo;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import diffusionkit.clip.ClipModel;
+import diffusionkit.clip.ClipTokenizer;
+import diffusionkit.guidance.ClipGuidance;
 import diffusionkit.guidance.ColorLoss;
+import diffusionkit.guidance.GuidanceLoss;
 import diffusionkit.guidance.GuidanceVariant;
 import diffusionkit.guidance.GuidedOutput;
 import diffusionkit.guidance.GuidedSampler;
 import diffusionkit.pipelines.DiffusionPipeline;
+import diffusionkit.util.Scalars;
 import diffusionkit.viz.ImageGrid;
 
 import java.awt.image.BufferedImage;
@@ -35,25 +42,67 @@ import java.util.function.IntConsumer;
  * the colour. For comparison, converting the page's scale per pixel instead: 40 times the course's push per pixel
  * turns 3 into 1.875 (123.2, a weaker tint than 3), and the 10 times that notebook 1's demo cell once used turns it
  * into 0.47 (about 160: barely tinted).
+ *
+ * <p><b>A prompt.</b> Given a CLIP ({@link #withClip}), a request with a prompt adds CLIP guidance: the loss becomes
+ * {@code scale * color_loss + prompt_scale * clip_loss}, the course's {@code clip_loss} with 4 augmented cuts
+ * ({@link ClipGuidance}), both through the x0 formula. Without a prompt the image is exactly the colour-guided one.
  */
 public final class ColorGuidedGenerator implements ImageGenerator {
 
     private final DiffusionPipeline pipeline;
     private final int displaySize;
+    private final ClipModel clip;
+    private final ClipTokenizer tokenizer;
 
     /** A generator over {@code pipeline}, enlarging images to about {@code displaySize} pixels. */
     public ColorGuidedGenerator(DiffusionPipeline pipeline, int displaySize) {
+        this(pipeline, displaySize, null, null);
+    }
+
+    private ColorGuidedGenerator(DiffusionPipeline pipeline, int displaySize, ClipModel clip, ClipTokenizer tokenizer) {
         this.pipeline = pipeline;
         this.displaySize = displaySize;
+        this.clip = clip;
+        this.tokenizer = tokenizer;
+    }
+
+    /** The same generator, taking prompts too: CLIP guidance with this model (not closed by the generator). */
+    public ColorGuidedGenerator withClip(ClipModel model, ClipTokenizer tokenizer) {
+        return new ColorGuidedGenerator(pipeline, displaySize, model, tokenizer);
     }
 
     @Override
-    public BufferedImage generate(DemoRequest r, IntConsumer progress) {
+    public boolean takesPrompts() {
+        return clip != null;
+    }
+
+    @Override
+    public BufferedImage generate(DemoRequest r, IntConsumer progress) throws java.io.IOException {
+        if (!r.hasPrompt()) {
+            return generate(r, ColorLoss.of(r.rgb()[0], r.rgb()[1], r.rgb()[2]), r.scale(), progress);
+        }
+        if (clip == null) {
+            throw new DemoRequest.BadRequest("this demo has no CLIP model, so it cannot follow a prompt: leave the prompt "
+                    + "empty, or start it with one (./kit demo --clip datasets/models/emoji-clip).");
+        }
+        ColorLoss colour = ColorLoss.of(r.rgb()[0], r.rgb()[1], r.rgb()[2]);
+        try (NDManager m = clip.getLogitScale().getManager().newSubManager();
+                ClipGuidance text = ClipGuidance.builder().optModel(clip, tokenizer).setPrompt(r.prompt()).optCuts(4)
+                        .optSeed(r.seed()).build(m)) {
+            GuidanceLoss both = x0 -> {
+                NDArray c = Scalars.mul(colour.loss(x0), r.scale());
+                return c.add(Scalars.mul(text.loss(x0), r.promptScale()));
+            };
+            return generate(r, both, 1, progress);
+        }
+    }
+
+    private BufferedImage generate(DemoRequest r, GuidanceLoss loss, double scale, IntConsumer progress) {
         GuidedSampler sampler = GuidedSampler.builder()
                 .setPipeline(pipeline)
-                .setLoss(ColorLoss.of(r.rgb()[0], r.rgb()[1], r.rgb()[2]))
+                .setLoss(loss)
                 .optVariant(GuidanceVariant.X0_ONLY)
-                .optGuidanceScale(r.scale())
+                .optGuidanceScale(scale)
                 .optStepCallback((i, t, x, x0) -> progress.accept(i + 1))
                 .build();
         try (GuidedOutput out = sampler.sample(1, r.steps(), r.seed())) {

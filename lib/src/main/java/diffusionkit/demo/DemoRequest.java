@@ -5,16 +5,20 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * One validated generation request of the web demo: a target colour, a guidance scale, a number of DDIM steps and
- * a seed. {@link #parse(Map)} turns query parameters into one, or throws {@link BadRequest} with a message for the user.
+ * One validated generation request of the web demo: a target colour, a guidance scale, a number of DDIM steps, a
+ * seed, and optionally a text prompt for CLIP guidance with its own scale. {@link #parse(Map)} turns query parameters
+ * into one, or throws {@link BadRequest} with a message for the user.
  *
  * @param color the target colour as an upper-case {@code #RRGGBB}
  * @param rgb the target colour as three floats in [0, 1]
  * @param scale the guidance scale, in [{@value #MIN_SCALE}, {@value #MAX_SCALE}]
  * @param steps DDIM steps, in [{@value #MIN_STEPS}, {@value #MAX_STEPS}]
  * @param seed the noise seed
+ * @param prompt the text CLIP guidance pulls towards, "" for none: at most {@value #MAX_PROMPT_LENGTH} characters,
+ *     letters, digits, spaces and {@code . , ' ! ? & -}
+ * @param promptScale the CLIP guidance scale, in [{@value #MIN_SCALE}, {@value #MAX_PROMPT_SCALE}]
  */
-public record DemoRequest(String color, float[] rgb, float scale, int steps, long seed) {
+public record DemoRequest(String color, float[] rgb, float scale, int steps, long seed, String prompt, float promptScale) {
 
     public static final String DEFAULT_COLOR = "#55FFAA";
     public static final float DEFAULT_SCALE = 3f;
@@ -25,6 +29,11 @@ public record DemoRequest(String color, float[] rgb, float scale, int steps, lon
     public static final int MIN_STEPS = 1;
     public static final int MAX_STEPS = 100;
 
+    public static final int MAX_PROMPT_LENGTH = 80;
+    public static final float DEFAULT_PROMPT_SCALE = 20f;
+    public static final float MAX_PROMPT_SCALE = 100f;
+
+    private static final Pattern PROMPT = Pattern.compile("[\\p{L}\\p{N} .,'!?&-]*");
     private static final Pattern WHOLE = Pattern.compile("[+-]?[0-9]+");
 
     /** A request input the server refuses with HTTP 400. */
@@ -36,10 +45,23 @@ public record DemoRequest(String color, float[] rgb, float scale, int steps, lon
         }
     }
 
-    /** Parses {@code color}, {@code scale}, {@code steps} and {@code seed}; missing ones take their defaults. */
+    /** A request without a prompt (colour guidance only). */
+    public DemoRequest(String color, float[] rgb, float scale, int steps, long seed) {
+        this(color, rgb, scale, steps, seed, "", DEFAULT_PROMPT_SCALE);
+    }
+
+    /** Whether the request asks for CLIP guidance. */
+    public boolean hasPrompt() {
+        return !prompt.isEmpty();
+    }
+
+    /**
+     * Parses {@code color}, {@code scale}, {@code steps}, {@code seed}, {@code prompt} and {@code prompt_scale}; missing
+     * ones take their defaults (no prompt).
+     */
     public static DemoRequest parse(Map<String, String> q) {
         String color = normalizeColor(q.getOrDefault("color", DEFAULT_COLOR));
-        float scale = parseFloat(q.get("scale"), DEFAULT_SCALE, "scale");
+        float scale = parseFloat(q.get("scale"), DEFAULT_SCALE, "scale", MAX_SCALE);
         if (!(scale >= MIN_SCALE && scale <= MAX_SCALE)) {
             throw new BadRequest("scale " + q.get("scale") + " is out of range: use a number from " + (int) MIN_SCALE
                     + " to " + (int) MAX_SCALE + ".");
@@ -76,7 +98,38 @@ public record DemoRequest(String color, float[] rgb, float scale, int steps, lon
                 throw new BadRequest("seed '" + sd + "' is not a whole number: use an integer such as 0 or 42.");
             }
         }
-        return new DemoRequest(color, diffusionkit.guidance.ColorLoss.parseColor(color), scale, steps, seed);
+        String prompt = normalizePrompt(q.get("prompt"));
+        float promptScale = parseFloat(q.get("prompt_scale"), DEFAULT_PROMPT_SCALE, "prompt_scale", MAX_PROMPT_SCALE);
+        if (!(promptScale >= MIN_SCALE && promptScale <= MAX_PROMPT_SCALE)) {
+            throw new BadRequest("prompt_scale " + q.get("prompt_scale") + " is out of range: use a number from "
+                    + (int) MIN_SCALE + " to " + (int) MAX_PROMPT_SCALE + ".");
+        }
+        return new DemoRequest(color, diffusionkit.guidance.ColorLoss.parseColor(color), scale, steps, seed, prompt,
+                promptScale);
+    }
+
+    /**
+     * A prompt with its surrounding and repeated spaces removed, "" for none; one that is too long or holds other
+     * characters than letters, digits, spaces and {@code . , ' ! ? & -} is a {@link BadRequest} naming the problem.
+     */
+    public static String normalizePrompt(String p) {
+        if (p == null) {
+            return "";
+        }
+        String v = p.strip().replaceAll("\\s+", " ");
+        if (v.length() > MAX_PROMPT_LENGTH) {
+            throw new BadRequest("the prompt has " + v.length() + " characters: use at most " + MAX_PROMPT_LENGTH
+                    + ", a short description such as 'a red heart'.");
+        }
+        if (!PROMPT.matcher(v).matches()) {
+            int bad = v.codePoints().filter(c -> !PROMPT.matcher(new String(Character.toChars(c))).matches())
+                    .findFirst().orElse('?');
+            String shown = Character.isISOControl(bad) || Character.isWhitespace(bad)
+                    ? String.format(Locale.ROOT, "U+%04X", bad) : "'" + new String(Character.toChars(bad)) + "'";
+            throw new BadRequest("the prompt contains " + shown + ": use letters, digits, spaces and . , ' ! ? & -"
+                    + ", e.g. 'a red heart'.");
+        }
+        return v;
     }
 
     /** {@code #rrggbb} or {@code rrggbb} (any case) as {@code #RRGGBB}; anything else is a {@link BadRequest}. */
@@ -91,7 +144,7 @@ public record DemoRequest(String color, float[] rgb, float scale, int steps, lon
         return "#" + v.toUpperCase(Locale.ROOT);
     }
 
-    private static float parseFloat(String s, float dflt, String name) {
+    private static float parseFloat(String s, float dflt, String name, float max) {
         if (s == null || s.isBlank()) {
             return dflt;
         }
@@ -103,7 +156,7 @@ public record DemoRequest(String color, float[] rgb, float scale, int steps, lon
             return f;
         } catch (NumberFormatException e) {
             throw new BadRequest(name + " '" + s + "' is not a number: use a number from " + (int) MIN_SCALE + " to "
-                    + (int) MAX_SCALE + ".");
+                    + (int) max + ".");
         }
     }
 }

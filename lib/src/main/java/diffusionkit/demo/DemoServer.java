@@ -36,7 +36,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * The kit's answer to the course's Gradio demo: a small web app where a colour picker and a guidance scale produce
  * a colour-guided image. The page ({@code GET /}) is one client of a small HTTP API:
  * <ul>
- *   <li>{@code GET /api/generate?color=55FFAA&scale=3&steps=40&seed=0} → {@code image/png}; 400 with
+ *   <li>{@code GET /api/generate?color=55FFAA&scale=3&steps=40&seed=0} → {@code image/png}, optionally with
+ *       {@code &prompt=a+red+heart&prompt_scale=20} when the generator has a CLIP ({@link ImageGenerator#takesPrompts});
+ *       400 with
  *       {@code {"error": ...}} for bad input; 503 with {@code {"error": "busy ..."}} and {@code Retry-After} when
  *       the queue is full; 503 with {@code {"error": "timed out ..."}} when no image is ready within the
  *       generation timeout; 405 for any method but GET (HEAD too: it would generate an image to throw away).</li>
@@ -234,6 +236,11 @@ public final class DemoServer implements AutoCloseable {
             json(ex, 400, error(e.getMessage()));
             return;
         }
+        if (req.hasPrompt() && !generator.takesPrompts()) {
+            json(ex, 400, error("this demo has no CLIP model, so it cannot follow a prompt: leave the prompt empty, or "
+                    + "start the demo with one (./kit demo --clip datasets/models/emoji-clip)."));
+            return;
+        }
         if (closing || !slots.tryAcquire()) {
             busyAnswers.incrementAndGet();
             ex.getResponseHeaders().add("Retry-After", "5");
@@ -296,7 +303,9 @@ public final class DemoServer implements AutoCloseable {
                     + " many requests); the generation was stopped. Try fewer steps, or again later."));
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
-            if (c instanceof CancellationException) {
+            if (c instanceof DemoRequest.BadRequest) {
+                json(ex, 400, error(c.getMessage()));
+            } else if (c instanceof CancellationException) {
                 json(ex, 503, error("busy: " + c.getMessage()));
             } else {
                 json(ex, 500, error("generation failed: " + (c.getMessage() != null ? c.getMessage() : c.toString())));
@@ -318,12 +327,16 @@ public final class DemoServer implements AutoCloseable {
         d.addProperty("scale", DemoRequest.DEFAULT_SCALE);
         d.addProperty("steps", DemoRequest.DEFAULT_STEPS);
         d.addProperty("seed", DemoRequest.DEFAULT_SEED);
+        d.addProperty("promptScale", DemoRequest.DEFAULT_PROMPT_SCALE);
         o.add("defaults", d);
+        o.addProperty("prompts", generator.takesPrompts());
         JsonObject l = new JsonObject();
         l.addProperty("minScale", DemoRequest.MIN_SCALE);
         l.addProperty("maxScale", DemoRequest.MAX_SCALE);
         l.addProperty("minSteps", DemoRequest.MIN_STEPS);
         l.addProperty("maxSteps", DemoRequest.MAX_STEPS);
+        l.addProperty("maxPromptScale", DemoRequest.MAX_PROMPT_SCALE);
+        l.addProperty("maxPromptLength", DemoRequest.MAX_PROMPT_LENGTH);
         l.addProperty("queue", queueCapacity);
         l.addProperty("timeoutSeconds", timeout.toSeconds());
         o.add("limits", l);

@@ -15,4 +15,9 @@ public interface ImageGenerator {
      *     timed out, or the server is closing): let it propagate, freeing what the generation holds
      */
     BufferedImage generate(DemoRequest request, IntConsumer progress) throws Exception;
+
+    /** Whether requests may carry a prompt ({@link DemoRequest#prompt()}); the server refuses them otherwise. */
+    default boolean takesPrompts() {
+        return false;
+    }
 }

@@ -26,14 +26,15 @@ import java.nio.file.Path;
  * }
  * }</pre>
  *
- * The CLIP folder is {@value #DEFAULT_FOLDER} of the kit's checkout unless given: the Hugging Face
- * {@code openai/clip-vit-base-patch32} files {@code config.json}, {@code model.safetensors} (or
- * {@code pytorch_model.bin}), {@code vocab.json} and {@code merges.txt} (or {@code tokenizer.json}).
+ * The CLIP folder is {@value #DEFAULT_FOLDER} of the kit's checkout unless given (the kit's emoji CLIP, trained by
+ * {@code ./kit train-clip}), or any folder with the files of a transformers {@code CLIPModel} such as
+ * {@code openai/clip-vit-base-patch32}: {@code config.json}, {@code model.safetensors} (or {@code pytorch_model.bin}),
+ * {@code vocab.json} and {@code merges.txt} (or {@code tokenizer.json}).
  */
 public final class ClipGuidance implements GuidanceLoss, AutoCloseable {
 
     /** Where the CLIP model is looked for by default, relative to the kit's checkout. */
-    public static final String DEFAULT_FOLDER = "datasets/models/clip-vit-base-patch32";
+    public static final String DEFAULT_FOLDER = "datasets/models/emoji-clip";
 
     private final ClipModel model;
     private final boolean ownsModel;

@@ -122,6 +122,25 @@ public final class ImageGrid {
         return img;
     }
 
+    /**
+     * {@code image} with {@code label} written on a white band of {@code labelWidth} pixels to its left (vertically
+     * centred, dark grey, the default sans-serif font at 12 pixels): a row of a figure, named.
+     */
+    public static BufferedImage labelled(String label, BufferedImage image, int labelWidth) {
+        BufferedImage out = new BufferedImage(labelWidth + image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
+        java.awt.Graphics2D g = out.createGraphics();
+        g.setColor(java.awt.Color.WHITE);
+        g.fillRect(0, 0, out.getWidth(), out.getHeight());
+        g.drawImage(image, labelWidth, 0, null);
+        g.setRenderingHint(java.awt.RenderingHints.KEY_TEXT_ANTIALIASING, java.awt.RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setColor(new java.awt.Color(0x33, 0x33, 0x33));
+        g.setFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 12));
+        java.awt.FontMetrics fm = g.getFontMetrics();
+        g.drawString(label, 4, (image.getHeight() + fm.getAscent() - fm.getDescent()) / 2);
+        g.dispose();
+        return out;
+    }
+
     /** Places one image above another with a white gap (e.g. samples before and after fine-tuning). */
     public static BufferedImage above(BufferedImage top, BufferedImage bottom, int gap) {
         int w = Math.max(top.getWidth(), bottom.getWidth());

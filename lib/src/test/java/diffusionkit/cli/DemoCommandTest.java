@@ -56,7 +56,10 @@ class DemoCommandTest {
         assertEquals(256, c.displaySize);
     }
 
-    /** With no --model and no --bind: the kit's base model on 127.0.0.1, an image of it, no warning. */
+    /**
+     * With no --model, --clip and --bind: the kit's base model and emoji CLIP on 127.0.0.1, an image of it with and
+     * without a prompt, no warning.
+     */
     @Test
     void startsTheBaseModelOnLoopbackAndServesAnImage() throws Exception {
         Parsed p = parse("--port", "0");
@@ -65,7 +68,8 @@ class DemoCommandTest {
             assertNotEquals(0, demo.server().port());
             String url = demo.server().url();
             assertTrue(url.startsWith("http://127.0.0.1:"), url);
-            assertEquals("diffusion-kit demo: " + url + "  (model emoji-base; Ctrl-C to stop)", p.out().toString().strip());
+            assertEquals("diffusion-kit demo: " + url + "  (model emoji-base, prompts through emoji-clip; Ctrl-C to stop)",
+                    p.out().toString().strip());
             assertEquals("", p.err().toString(), "no warning on the loopback address");
             JsonObject info = JsonParser.parseString(new String(get(url + "api/info").body())).getAsJsonObject();
             assertEquals("emoji-base", info.get("model").getAsString());
@@ -73,6 +77,9 @@ class DemoCommandTest {
             assertEquals(200, img.statusCode(), new String(img.body()));
             BufferedImage b = ImageIO.read(new ByteArrayInputStream(img.body()));
             assertEquals(256, b.getWidth(), "32 pixels enlarged 8 times (--display-size 256)");
+            assertTrue(info.get("prompts").getAsBoolean());
+            HttpResponse<byte[]> prompted = get(url + "api/generate?prompt=a+red+heart&steps=2&seed=0");
+            assertEquals(200, prompted.statusCode(), new String(prompted.body()));
         }
     }
 
@@ -80,7 +87,7 @@ class DemoCommandTest {
     @Test
     void modelFolderIsServedUnderItsFolderName() throws Exception {
         Parsed p = parse("--port", "0", "--model", UNET_A.toAbsolutePath().toString(), "--queue", "0",
-                "--display-size", "64");
+                "--display-size", "64", "--clip", "none");
         try (DemoCommand.Running demo = p.command().start()) {
             String url = demo.server().url();
             String infoText = new String(get(url + "api/info").body());
@@ -91,6 +98,9 @@ class DemoCommandTest {
             HttpResponse<byte[]> img = get(url + "api/generate?steps=2");
             assertEquals(200, img.statusCode(), new String(img.body()));
             assertEquals(64, ImageIO.read(new ByteArrayInputStream(img.body())).getWidth(), "16 pixels enlarged 4 times");
+            assertFalse(info.get("prompts").getAsBoolean(), "--clip none");
+            assertEquals(400, get(url + "api/generate?prompt=a+red+heart&steps=2").statusCode());
+            assertTrue(p.out().toString().contains("no prompts"), p.out().toString());
         }
     }
 

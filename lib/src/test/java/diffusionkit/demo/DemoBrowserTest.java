@@ -60,6 +60,72 @@ class DemoBrowserTest {
         }
     }
 
+    /**
+     * A prompt end to end, with the kit's base model and emoji CLIP: before the first image the page shows a
+     * placeholder (no broken-image icon); "a red heart" typed into the page with the colour's scale at 0 gives an image
+     * with more red pixels than the same seed without the prompt; an unusable prompt shows the server's message.
+     */
+    @Test
+    void aTypedPromptPullsTheImageTowardsIt() throws Exception {
+        Path models = Path.of("../datasets/models");
+        try (NDManager m = NDManager.newBaseManager();
+                DiffusionPipeline pipe = DiffusionPipeline.fromPretrained(models.resolve("emoji-base"), m);
+                diffusionkit.clip.ClipModel clip = diffusionkit.clip.ClipModel.fromPretrained(models.resolve("emoji-clip"), m);
+                DemoServer server = new DemoServer(new ColorGuidedGenerator(pipe, 64).withClip(clip,
+                        diffusionkit.clip.ClipTokenizer.fromPretrained(models.resolve("emoji-clip"))), "emoji-base",
+                        DemoServer.loopback(0), 2).start()) {
+            ChromeDriver d = Browser.start();
+            try {
+                d.get(server.url());
+                assertTrue(d.findElement(By.id("placeholder")).isDisplayed(), "a placeholder before the first image");
+                assertFalse(d.findElement(By.id("result")).isDisplayed(), "no empty image (a broken-image icon)");
+                new WebDriverWait(d, Duration.ofSeconds(30)).until(x -> x.findElement(By.id("model")).getText()
+                        .equals("emoji-base, prompts through CLIP"));
+                assertTrue(d.findElement(By.id("prompt")).isEnabled());
+                setField(d, "seed", "2");
+                generate(d, "0");
+                assertFalse(d.findElement(By.id("placeholder")).isDisplayed(), "the placeholder gives way to the image");
+                assertTrue(d.findElement(By.id("result")).isDisplayed());
+                double before = redShare(d);
+                setField(d, "prompt", "a red heart");
+                generate(d, "0");
+                double after = redShare(d);
+                System.out.printf("demo in Chromium, seed 2: red pixels %.3f without a prompt, %.3f with 'a red heart'%n",
+                        before, after);
+                assertTrue(after > before + 0.1, "'a red heart' should add red: " + before + " -> " + after);
+                setField(d, "prompt", "a red <heart>");
+                d.findElement(By.id("generate")).click();
+                new WebDriverWait(d, Duration.ofSeconds(30)).until(x -> !x.findElement(By.id("error")).getText().isEmpty());
+                assertTrue(d.findElement(By.id("error")).getText().contains("the prompt contains '<'"),
+                        d.findElement(By.id("error")).getText());
+            } finally {
+                d.quit();
+            }
+            assertEquals(2, server.served());
+        }
+    }
+
+    /** The share of the page image's drawn pixels that are red ({@link diffusionkit.data.EmojiCaptions#colourShare}). */
+    private static double redShare(ChromeDriver d) throws Exception {
+        String url = (String) d.executeScript("const i = document.getElementById('result');"
+                + "const c = document.createElement('canvas'); c.width = i.naturalWidth; c.height = i.naturalHeight;"
+                + "c.getContext('2d').drawImage(i, 0, 0); return c.toDataURL('image/png');");
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(
+                java.util.Base64.getDecoder().decode(url.substring(url.indexOf(',') + 1))));
+        int w = img.getWidth();
+        int h = img.getHeight();
+        float[] chw = new float[3 * w * h];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int rgb = img.getRGB(x, y);
+                chw[y * w + x] = (rgb >> 16 & 0xFF) / 255f;
+                chw[w * h + y * w + x] = (rgb >> 8 & 0xFF) / 255f;
+                chw[2 * w * h + y * w + x] = (rgb & 0xFF) / 255f;
+            }
+        }
+        return diffusionkit.data.EmojiCaptions.colourShare(chw, 3, "red");
+    }
+
     @Test
     void aBadColourShowsTheServersMessage() throws Exception {
         try (DemoServer server = new DemoServer(DemoServerTest.painter(0), "test", DemoServer.loopback(0), 1).start()) {

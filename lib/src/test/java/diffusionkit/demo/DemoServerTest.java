@@ -48,6 +48,23 @@ class DemoServerTest {
         };
     }
 
+    /** Like {@link #painter}, and takes prompts: the image's colour is the prompt's length in the red channel. */
+    static ImageGenerator promptPainter() {
+        return new ImageGenerator() {
+            @Override
+            public BufferedImage generate(DemoRequest r, java.util.function.IntConsumer progress) {
+                BufferedImage img = paint(r);
+                img.setRGB(0, 0, r.prompt().length() << 16);
+                return img;
+            }
+
+            @Override
+            public boolean takesPrompts() {
+                return true;
+            }
+        };
+    }
+
     /** An 8x8 image of the requested colour. */
     static BufferedImage paint(DemoRequest r) {
         BufferedImage img = new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB);
@@ -192,12 +209,51 @@ class DemoServerTest {
     }
 
     @Test
+    void aPromptIsCheckedAndReachesTheGenerator() throws Exception {
+        try (DemoServer s = new DemoServer(promptPainter(), "test", DemoServer.loopback(0), 2).start()) {
+            String[][] cases = {
+                    {"prompt=" + "a".repeat(81), "the prompt has 81 characters: use at most 80"},
+                    {"prompt=a%3Cscript%3E", "the prompt contains '<'"},
+                    {"prompt=red%00heart", "the prompt contains U+0000"},
+                    {"prompt=red&prompt_scale=101", "prompt_scale 101 is out of range: use a number from 0 to 100"},
+                    {"prompt=red&prompt_scale=abc", "prompt_scale 'abc' is not a number: use a number from 0 to 100"},
+            };
+            for (String[] c : cases) {
+                HttpResponse<byte[]> r = get(s, "/api/generate?" + c[0]);
+                assertEquals(400, r.statusCode(), c[0]);
+                assertTrue(errorOf(r).contains(c[1]), c[0] + " -> " + errorOf(r));
+            }
+            assertEquals(0, s.served());
+            // spaces around and between words are tidied; an empty prompt is none
+            HttpResponse<byte[]> img = get(s, "/api/generate?prompt=%20a%20%20red%20heart%20&prompt_scale=10");
+            assertEquals(200, img.statusCode(), () -> errorOf(img));
+            assertEquals("a red heart".length(), ImageIO.read(new ByteArrayInputStream(img.body())).getRGB(0, 0) >> 16 & 0xFF);
+            HttpResponse<byte[]> none = get(s, "/api/generate?prompt=");
+            assertEquals(0, ImageIO.read(new ByteArrayInputStream(none.body())).getRGB(0, 0) >> 16 & 0xFF);
+            JsonObject info = JsonParser.parseString(new String(get(s, "/api/info").body())).getAsJsonObject();
+            assertTrue(info.get("prompts").getAsBoolean());
+        }
+    }
+
+    @Test
+    void aPromptToADemoWithoutClipIsA400() throws Exception {
+        try (DemoServer s = new DemoServer(painter(0), "test", DemoServer.loopback(0), 2).start()) {
+            HttpResponse<byte[]> r = get(s, "/api/generate?prompt=a+red+heart");
+            assertEquals(400, r.statusCode());
+            assertTrue(errorOf(r).contains("has no CLIP model"), errorOf(r));
+            assertEquals(0, s.served());
+            JsonObject info = JsonParser.parseString(new String(get(s, "/api/info").body())).getAsJsonObject();
+            assertFalse(info.get("prompts").getAsBoolean());
+        }
+    }
+
+    @Test
     void requestDataNeverReachesFiles() throws Exception {
         try (DemoServer s = new DemoServer(painter(0), "test", DemoServer.loopback(0), 2).start()) {
             for (String p : new String[] {"/../../etc/passwd", "/pom.xml", "/api/../etc/hostname", "/index.html/.."}) {
                 HttpResponse<byte[]> r = get(s, p);
                 String body = new String(r.body());
-                boolean thePage = r.statusCode() == 200 && body.contains("Colour-guided");
+                boolean thePage = r.statusCode() == 200 && body.contains("Guided diffusion");
                 assertTrue(r.statusCode() == 404 || thePage, p + " -> " + r.statusCode());
                 assertFalse(body.contains("root:") || body.contains("<project"), p);
             }
