@@ -25,4 +25,14 @@ public final class KitHome {
         }
         return null;
     }
+
+    /**
+     * {@code path} as a learner reads it in printed output: relative to the kit's checkout when it lies inside it
+     * ({@code runs/notebook-01/finetune-logs}), else as given. Printed outputs then say the same on every machine.
+     */
+    public static String shown(Path path) {
+        Path home = find();
+        Path abs = path.toAbsolutePath().normalize();
+        return home != null && abs.startsWith(home.normalize()) ? home.normalize().relativize(abs).toString() : path.toString();
+    }
 }

@@ -42,6 +42,7 @@ public record TrainingSummary(long steps, long stepsThisRun, int epochs, double 
                 "trained %d steps (%d in this run) over %d epoch(s) in %.1f s (%.3f s/step); mean loss of the last epoch %.5f,"
                         + " final loss %.5f%s%s",
                 steps, stepsThisRun, epochs, seconds, secondsPerStep(), lastEpochMeanLoss, finalLoss,
-                outputDir == null ? "" : "; model in " + outputDir, logDir == null ? "" : "; logs in " + logDir);
+                outputDir == null ? "" : "; model in " + diffusionkit.data.KitHome.shown(outputDir),
+                logDir == null ? "" : "; logs in " + diffusionkit.data.KitHome.shown(logDir));
     }
 }
