@@ -19,10 +19,11 @@ import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 
-/** Serves the colour-guidance web demo. */
+/** Serves the guidance web demo: a colour, and a prompt through CLIP. */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Serve the colour-guidance web demo (the course's Gradio demo): a colour picker and a guidance",
-                "scale produce a colour-guided image. Example: ./kit demo --port 7860, then open http://127.0.0.1:7860/"})
+        description = {"Serve the guidance web demo (the course's Gradio demo): a colour picker and a guidance scale,",
+                "and a prompt through CLIP (the kit's emoji CLIP by default), produce a guided image.",
+                "Example: ./kit demo --port 7860, then open http://127.0.0.1:7860/"})
 final class DemoCommand extends KitCommand {
 
     @Option(names = {"--model"}, description = "a diffusers folder (pipeline or bare UNet) or a kit model name"
