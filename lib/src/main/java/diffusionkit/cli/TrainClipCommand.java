@@ -35,6 +35,9 @@ import java.util.stream.IntStream;
                 "Example: ./kit train-clip --output runs/emoji-clip"})
 final class TrainClipCommand extends KitCommand {
 
+    /** The JSON files' writer: indented, "<|startoftext|>" written as is (as transformers writes it). */
+    private static final com.google.gson.Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
+
     @Option(names = "--output", required = true, description = "the folder to write the CLIP into")
     Path output;
 
@@ -125,12 +128,7 @@ final class TrainClipCommand extends KitCommand {
             for (String f : List.of("vocab.json", "merges.txt", "special_tokens_map.json")) {
                 Files.copy(tokFolder.resolve(f), output.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
-            // the tokenizer's length is the model's text positions, as transformers' CLIPTokenizer reads it
-            JsonObject tokConfig = com.google.gson.JsonParser.parseString(
-                    Files.readString(tokFolder.resolve("tokenizer_config.json"))).getAsJsonObject();
-            tokConfig.addProperty("model_max_length", ClipTraining.CONTEXT_LENGTH);
-            AtomicFiles.writeString(output.resolve("tokenizer_config.json"),
-                    new GsonBuilder().setPrettyPrinting().create().toJson(tokConfig) + "\n");
+            AtomicFiles.writeString(output.resolve("tokenizer_config.json"), tokenizerConfig(tokFolder));
             AtomicFiles.writeString(output.resolve("preprocessor_config.json"), preprocessorConfig(imageSize));
             JsonObject o = new JsonObject();
             o.addProperty("dataset", dataset);
@@ -149,8 +147,7 @@ final class TrainClipCommand extends KitCommand {
             o.addProperty("recall_at_5_chance", 5.0 / held.length);
             o.addProperty("seconds", run.seconds());
             o.addProperty("final_loss", run.losses().get(run.losses().size() - 1));
-            AtomicFiles.writeString(output.resolve("training.json"),
-                    new GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n");
+            AtomicFiles.writeString(output.resolve("training.json"), GSON.toJson(o) + "\n");
             System.out.println("saved " + output);
         }
         return 0;
@@ -188,6 +185,17 @@ final class TrainClipCommand extends KitCommand {
         JsonObject size = new JsonObject();
         size.addProperty("shortest_edge", imageSize);
         o.add("size", size);
-        return new GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n";
+        return GSON.toJson(o) + "\n";
+    }
+
+    /**
+     * The tokenizer's {@code tokenizer_config.json} with {@code model_max_length} set to the model's text positions,
+     * as transformers' {@code CLIPTokenizer} reads it.
+     */
+    static String tokenizerConfig(Path tokenizerFolder) throws java.io.IOException {
+        JsonObject c = com.google.gson.JsonParser.parseString(Files.readString(tokenizerFolder.resolve("tokenizer_config.json")))
+                .getAsJsonObject();
+        c.addProperty("model_max_length", ClipTraining.CONTEXT_LENGTH);
+        return GSON.toJson(c) + "\n";
     }
 }

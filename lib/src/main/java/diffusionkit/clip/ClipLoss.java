@@ -132,15 +132,17 @@ public final class ClipLoss {
      * is the mean of this over the parameters its generator draws, one {@link ClipAugment#sample} per cut in order.
      */
     NDArray cutLoss(NDArray image, NDArray textFeatures, ClipAugment.Params p) {
-        int size = model.getConfig().visionConfig().imageSize();
-        Shape s = image.getShape();
-        NDArray x = image;
-        if (p != null) {
-            x = ClipAugment.apply(image, p, size);
-        } else if (s.get(2) != size || s.get(3) != size) {
-            x = ClipAugment.apply(image, ClipAugment.Params.identity((int) s.get(2), (int) s.get(3)), size);
-        }
+        NDArray x = p != null ? ClipAugment.apply(image, p, model.getConfig().visionConfig().imageSize())
+                : toModelSize(model, image);
         return sphericalDistanceLoss(model.getImageFeatures(clipNormalize(x)), textFeatures);
+    }
+
+    /** {@code images} [B, C, H, W] resized (bilinear) to the model's input side, or as they are when they fit. */
+    private static NDArray toModelSize(ClipModel model, NDArray images) {
+        int size = model.getConfig().visionConfig().imageSize();
+        Shape s = images.getShape();
+        return s.get(2) == size && s.get(3) == size ? images
+                : ClipAugment.apply(images, ClipAugment.Params.identity((int) s.get(2), (int) s.get(3)), size);
     }
 
     /** The augmentation (null when off). */
@@ -194,11 +196,7 @@ public final class ClipLoss {
      * {@code textFeatures} ([1, P]), one value per image, [B].
      */
     public static NDArray similarity(ClipModel model, NDArray images, NDArray textFeatures) {
-        int size = model.getConfig().visionConfig().imageSize();
-        Shape s = images.getShape();
-        NDArray x = s.get(2) == size && s.get(3) == size ? images
-                : ClipAugment.apply(images, ClipAugment.Params.identity((int) s.get(2), (int) s.get(3)), size);
-        NDArray u = ClipModel.normalize(model.getImageFeatures(clipNormalize(x)));
+        NDArray u = ClipModel.normalize(model.getImageFeatures(clipNormalize(toModelSize(model, images))));
         NDArray v = ClipModel.normalize(textFeatures.reshape(1, -1));
         return u.matMul(v.transpose()).reshape(-1);
     }

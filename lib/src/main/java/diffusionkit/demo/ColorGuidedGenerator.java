@@ -82,8 +82,7 @@ public final class ColorGuidedGenerator implements ImageGenerator {
             return generate(r, ColorLoss.of(r.rgb()[0], r.rgb()[1], r.rgb()[2]), r.scale(), progress);
         }
         if (clip == null) {
-            throw new DemoRequest.BadRequest("this demo has no CLIP model, so it cannot follow a prompt: leave the prompt "
-                    + "empty, or start it with one (./kit demo --clip datasets/models/emoji-clip).");
+            throw new DemoRequest.BadRequest(DemoRequest.NO_CLIP);
         }
         ColorLoss colour = ColorLoss.of(r.rgb()[0], r.rgb()[1], r.rgb()[2]);
         try (NDManager m = clip.getLogitScale().getManager().newSubManager();

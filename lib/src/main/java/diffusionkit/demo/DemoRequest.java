@@ -30,6 +30,9 @@ public record DemoRequest(String color, float[] rgb, float scale, int steps, lon
     public static final int MAX_STEPS = 100;
 
     public static final int MAX_PROMPT_LENGTH = 80;
+    /** The answer to a prompt sent to a demo without a CLIP model. */
+    public static final String NO_CLIP = "this demo has no CLIP model, so it cannot follow a prompt: leave the prompt "
+            + "empty, or start the demo with one (./kit demo --clip datasets/models/emoji-clip).";
     public static final float DEFAULT_PROMPT_SCALE = 20f;
     public static final float MAX_PROMPT_SCALE = 100f;
 

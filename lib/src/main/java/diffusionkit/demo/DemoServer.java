@@ -237,8 +237,7 @@ public final class DemoServer implements AutoCloseable {
             return;
         }
         if (req.hasPrompt() && !generator.takesPrompts()) {
-            json(ex, 400, error("this demo has no CLIP model, so it cannot follow a prompt: leave the prompt empty, or "
-                    + "start the demo with one (./kit demo --clip datasets/models/emoji-clip)."));
+            json(ex, 400, error(DemoRequest.NO_CLIP));
             return;
         }
         if (closing || !slots.tryAcquire()) {

@@ -30,17 +30,13 @@ class ShippedEmojiClipTest {
 
     static final Path FOLDER = Path.of("../datasets/models/emoji-clip");
 
-    static Path vectors() throws Exception {
-        return Path.of(ShippedEmojiClipTest.class.getResource("/vectors/clip/clip_tiny_io.safetensors").toURI()).getParent();
-    }
-
     @Test
     void theFolderHasOpenaisFilesAndTransformersKeyNames() throws Exception {
         for (String f : List.of("config.json", "model.safetensors", "vocab.json", "merges.txt", "tokenizer_config.json",
                 "special_tokens_map.json", "preprocessor_config.json", "MODEL_CARD.md")) {
             assertTrue(Files.isRegularFile(FOLDER.resolve(f)), f);
         }
-        Path tiny = vectors().resolve("clip_tiny");
+        Path tiny = ClipTrainingTest.vectors().resolve("clip_tiny");
         assertEquals(templates(tiny), templates(FOLDER), "the weight names of transformers' CLIPModel (layer numbers aside)");
         for (String f : List.of("vocab.json", "merges.txt")) {
             assertArrayEquals(Files.readAllBytes(tiny.resolve(f)), Files.readAllBytes(FOLDER.resolve(f)), f);
@@ -67,7 +63,7 @@ class ShippedEmojiClipTest {
 
     @Test
     void embeddingsEqualTheFloat64Reference() throws Exception {
-        Path ref = vectors().resolve("emoji_clip_reference.safetensors");
+        Path ref = ClipTrainingTest.vectors().resolve("emoji_clip_reference.safetensors");
         List<String> prompts = Arrays.asList(Safetensors.metadata(ref).get("prompts").split("\\|", -1));
         ClipTokenizer tokenizer = ClipTokenizer.fromPretrained(FOLDER);
         try (NDManager m = NDManager.newBaseManager(); ClipModel clip = ClipModel.fromPretrained(FOLDER, m)) {
@@ -80,16 +76,9 @@ class ShippedEmojiClipTest {
         }
     }
 
+    /** {@link ClipModelTest#assertClose} within 1e-4 of the values' scale (at least 1). */
     static void close(NDArray expected, NDArray actual, String what) {
-        assertEquals(expected.getShape(), actual.getShape(), what);
-        float[] e = expected.toFloatArray();
-        float[] a = actual.toFloatArray();
-        double worst = 0;
-        double scale = 0;
-        for (int i = 0; i < e.length; i++) {
-            worst = Math.max(worst, Math.abs(e[i] - a[i]));
-            scale = Math.max(scale, Math.abs(e[i]));
-        }
-        assertTrue(worst <= 1e-4 * Math.max(1, scale), what + ": max abs diff " + worst + " (values up to " + scale + ")");
+        float scale = Math.max(1f, expected.abs().max().getFloat());
+        ClipModelTest.assertClose(expected, actual, 1e-4f * scale, what);
     }
 }
