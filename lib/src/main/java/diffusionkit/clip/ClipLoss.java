@@ -202,6 +202,24 @@ public final class ClipLoss {
     }
 
     /**
+     * CLIP's zero-shot classification: for each of {@code images} ([B, 3, H, W] in [-1, 1], resized to the model's
+     * input side when they are not that size), the index of the most similar of {@code prompts} (cosine similarity
+     * of the embeddings). With prompts such as "an emoji of flags" it names the category an image looks like.
+     */
+    public static long[] bestMatch(ClipModel model, ClipTokenizer tokenizer, NDArray images, List<String> prompts) {
+        if (prompts.isEmpty()) {
+            throw new IllegalArgumentException("bestMatch: no prompts to choose from");
+        }
+        try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope();
+                NDManager m = images.getManager().newSubManager()) {
+            ClipTokenizer.Batch t = tokenizer.encodeBatch(prompts, ClipTokenizer.Padding.EOS, m);
+            NDArray text = ClipModel.normalize(model.getTextFeatures(t.inputIds(), t.attentionMask()));
+            NDArray image = ClipModel.normalize(model.getImageFeatures(clipNormalize(toModelSize(model, images))));
+            return image.matMul(text.transpose()).argMax(1).toLongArray();
+        }
+    }
+
+    /**
      * Text features of one prompt, the loss's target: {@code get_text_features} of the Hugging Face encoding
      * (equal to OpenAI's {@code encode_text} of its zero-padded ids), shape [1, P], on {@code manager}.
      */

@@ -198,13 +198,10 @@ public final class ClipTraining {
     public static double zeroShotAccuracy(ClipModel model, ClipTokenizer tokenizer, ImageDataset images,
             List<String> classPrompts) {
         long correct = 0;
-        try (NDScope scope = new NDScope(); NDManager m = model.getLogitScale().getManager().newSubManager()) {
-            ClipTokenizer.Batch t = tokenizer.encodeBatch(classPrompts, ClipTokenizer.Padding.EOS, m);
-            NDArray text = ClipModel.normalize(model.getTextFeatures(t.inputIds(), t.attentionMask()));
+        try (NDManager m = model.getLogitScale().getManager().newSubManager()) {
             for (int[] idx : images.inOrder(256)) {
                 try (NDManager sm = m.newSubManager(); ImageDataset.Batch b = images.batch(sm, idx, 0)) {
-                    NDArray image = ClipModel.normalize(model.getImageFeatures(ClipLoss.clipNormalize(b.images())));
-                    long[] best = image.matMul(text.transpose()).argMax(1).toLongArray();
+                    long[] best = ClipLoss.bestMatch(model, tokenizer, b.images(), classPrompts);
                     for (int i = 0; i < idx.length; i++) {
                         correct += best[i] == images.label(idx[i]) ? 1 : 0;
                     }

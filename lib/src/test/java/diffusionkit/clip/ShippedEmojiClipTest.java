@@ -2,10 +2,12 @@ package diffusionkit.clip;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import diffusionkit.io.Safetensors;
@@ -73,6 +75,25 @@ class ShippedEmojiClipTest {
             assertArrayEquals(v.get("attention_mask").toLongArray(), b.attentionMask().toLongArray());
             close(v.get("image_embeds"), clip.getImageFeatures(v.get("pixel_values")), "image_embeds");
             close(v.get("text_embeds"), clip.getTextFeatures(v.get("input_ids"), v.get("attention_mask")), "text_embeds");
+        }
+    }
+
+    @Test
+    void bestMatchPicksTheReferencesMostSimilarPrompt() throws Exception {
+        Path ref = ClipTrainingTest.vectors().resolve("emoji_clip_reference.safetensors");
+        List<String> prompts = Arrays.asList(Safetensors.metadata(ref).get("prompts").split("\\|", -1));
+        ClipTokenizer tokenizer = ClipTokenizer.fromPretrained(FOLDER);
+        try (NDManager m = NDManager.newBaseManager(); ClipModel clip = ClipModel.fromPretrained(FOLDER, m)) {
+            Map<String, NDArray> v = Safetensors.read(ref, m);
+            // the float64 reference's choice: the prompt whose embedding has the largest cosine with the image's
+            NDArray cos = ClipModel.normalize(v.get("image_embeds")).matMul(ClipModel.normalize(v.get("text_embeds")).transpose());
+            long[] expected = cos.argMax(1).toLongArray();
+            // the images in [-1, 1]: pixel_values is (image - mean) / std
+            NDArray mean = m.create(ClipLoss.MEAN, new Shape(1, 3, 1, 1)), std = m.create(ClipLoss.STD, new Shape(1, 3, 1, 1));
+            NDArray images = v.get("pixel_values").mul(std).add(mean);
+            assertArrayEquals(expected, ClipLoss.bestMatch(clip, tokenizer, images, prompts));
+            assertTrue(Arrays.stream(expected).distinct().count() > 1, "the images do not all pick one prompt: " + Arrays.toString(expected));
+            assertThrows(IllegalArgumentException.class, () -> ClipLoss.bestMatch(clip, tokenizer, images, List.of()));
         }
     }
 
