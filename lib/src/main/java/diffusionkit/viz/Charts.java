@@ -41,6 +41,7 @@ public final class Charts {
             XYSeries a = chart.addSeries("mean of last " + window, ax, avg);
             a.setMarker(SeriesMarkers.NONE);
         }
+        roundTicks(chart, x[0], y[0]);
         return chart;
     }
 
@@ -53,6 +54,9 @@ public final class Charts {
         style(chart);
         (series instanceof java.util.LinkedHashMap || series instanceof java.util.SortedMap ? series
                 : new java.util.TreeMap<>(series)).forEach((name, y) -> chart.addSeries(name, x, y).setMarker(SeriesMarkers.NONE));
+        if (x.length > 0 && !series.isEmpty()) {
+            roundTicks(chart, x[0], series.values().iterator().next()[0]);
+        }
         return chart;
     }
 
@@ -82,9 +86,23 @@ public final class Charts {
         return out;
     }
 
+    /**
+     * Ticks at round x values (0, 100, 200 ... or 0, 10, 20 ...). When every series' x values are equally spaced
+     * (steps, timesteps), XChart 3.8 puts its ticks on data points spaced by the width of one short label, and the
+     * labels of 3-4 digit values overlap ("0 44 88 132 ..."); an invisible point half a step after the first one
+     * (at an existing point's height, so the axes do not change) sends it to its round-number ticks instead.
+     */
+    private static void roundTicks(XYChart chart, double x0, double y0) {
+        XYSeries anchor = chart.addSeries(" ", new double[] {x0 + 0.5}, new double[] {y0});
+        anchor.setMarker(SeriesMarkers.NONE);
+        anchor.setLineColor(new java.awt.Color(0, 0, 0, 0));
+        anchor.setShowInLegend(false);
+    }
+
     private static void style(XYChart chart) {
         chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
         chart.getStyler().setPlotGridLinesVisible(true);
+        chart.getStyler().setYAxisDecimalPattern("0.0##");
     }
 }
