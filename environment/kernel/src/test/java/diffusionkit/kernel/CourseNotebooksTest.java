@@ -48,6 +48,43 @@ class CourseNotebooksTest {
         check("02_class_conditioned_diffusion_model_example.ipynb");
     }
 
+    /**
+     * Each notebook has 2 to 4 exercises, and each is an exercise cell (the learner's placeholder, {@code null}, so that
+     * a run uses the solution), a solution cell collapsed in Jupyter ({@code "jupyter": {"source_hidden": true}}) that
+     * fills in the placeholder when it is null, and a check cell: the executions above run every check on the
+     * reference solution.
+     */
+    @Test
+    void everyExerciseHasAHiddenSolutionAndACheck() throws Exception {
+        for (String name : List.of("01_finetuning_and_guidance.ipynb", "02_class_conditioned_diffusion_model_example.ipynb")) {
+            JsonObject nb = JsonParser.parseString(Files.readString(NOTEBOOKS.resolve(name), StandardCharsets.UTF_8)).getAsJsonObject();
+            List<JsonObject> cells = new ArrayList<>();
+            nb.getAsJsonArray("cells").forEach(c -> cells.add(c.getAsJsonObject()));
+            int exercises = 0;
+            for (int i = 0; i < cells.size(); i++) {
+                JsonObject m = cells.get(i).getAsJsonObject("metadata");
+                if (!tagged(m, "exercise")) {
+                    continue;
+                }
+                exercises++;
+                String id = cells.get(i).get("id").getAsString();
+                String source = text(cells.get(i).get("source"));
+                assertTrue(source.contains("= null;"), name + " " + id + ": an exercise cell leaves its placeholder null");
+                assertTrue(i + 2 < cells.size(), name + " " + id + ": an exercise needs a solution and a check after it");
+                JsonObject solution = cells.get(i + 1).getAsJsonObject("metadata");
+                assertTrue(tagged(solution, "solution"), name + " " + id + ": the next cell must be tagged solution");
+                assertTrue(solution.has("jupyter") && solution.getAsJsonObject("jupyter").has("source_hidden")
+                        && solution.getAsJsonObject("jupyter").get("source_hidden").getAsBoolean(),
+                        name + " " + id + ": the solution cell must be collapsed (\"jupyter\": {\"source_hidden\": true})");
+                assertTrue(text(cells.get(i + 1).get("source")).contains("== null"), name + " " + id
+                        + ": the solution fills in the placeholder only when the learner left it null");
+                assertTrue(tagged(cells.get(i + 2).getAsJsonObject("metadata"), "check"), name + " " + id
+                        + ": the cell after the solution must be its check (tagged check)");
+            }
+            assertTrue(exercises >= 2 && exercises <= 4, name + ": " + exercises + " exercises, expected 2 to 4");
+        }
+    }
+
     private static void check(String name) throws Exception {
         Jupyter jupyter = new Jupyter();
         Path source = NOTEBOOKS.resolve(name).toAbsolutePath().normalize();
