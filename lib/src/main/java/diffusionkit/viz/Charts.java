@@ -92,14 +92,14 @@ public final class Charts {
      * labels of 3-4 digit values overlap ("0 44 88 132 ..."); an invisible point half a step after the first one
      * (at an existing point's height, so the axes do not change) sends it to its round-number ticks instead.
      */
-    private static void roundTicks(XYChart chart, double x0, double y0) {
+    static void roundTicks(XYChart chart, double x0, double y0) {
         XYSeries anchor = chart.addSeries(" ", new double[] {x0 + 0.5}, new double[] {y0});
         anchor.setMarker(SeriesMarkers.NONE);
         anchor.setLineColor(new java.awt.Color(0, 0, 0, 0));
         anchor.setShowInLegend(false);
     }
 
-    private static void style(XYChart chart) {
+    static void style(XYChart chart) {
         chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
         chart.getStyler().setPlotGridLinesVisible(true);

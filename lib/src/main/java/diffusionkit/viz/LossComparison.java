@@ -2,6 +2,7 @@ package diffusionkit.viz;
 
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 import java.io.IOException;
@@ -51,7 +52,7 @@ public final class LossComparison {
     public static XYChart chart(String title, Map<String, List<Double>> runs, int window) {
         XYChart chart = new XYChartBuilder().width(700).height(400).title(title).xAxisTitle("step")
                 .yAxisTitle(window > 1 ? "loss (mean of " + window + " steps)" : "loss").build();
-        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
+        Charts.style(chart);
         runs.forEach((name, losses) -> {
             double[] y = losses.stream().mapToDouble(Double::doubleValue).toArray();
             int w = window > 1 && y.length >= window ? window : 1;
@@ -65,6 +66,10 @@ public final class LossComparison {
             }
             chart.addSeries(name, x, avg).setMarker(SeriesMarkers.NONE);
         });
+        if (!chart.getSeriesMap().isEmpty()) {
+            XYSeries first = chart.getSeriesMap().values().iterator().next();
+            Charts.roundTicks(chart, first.getXData()[0], first.getYData()[0]);
+        }
         return chart;
     }
 }
