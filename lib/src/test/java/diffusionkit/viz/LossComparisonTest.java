@@ -42,10 +42,39 @@ class LossComparisonTest {
     void linesHaveAStableOrder() {
         double[] x = {0, 1};
         XYChart byName = Charts.lines("t", "x", "y", x, Map.of("signal", new double[] {1, 0}, "noise", new double[] {0, 1}));
-        assertEquals(List.of("noise", "signal"), List.copyOf(byName.getSeriesMap().keySet()));
+        assertEquals(List.of("noise", "signal"), shown(byName));
         Map<String, double[]> ordered = new LinkedHashMap<>();
         ordered.put("signal", new double[] {1, 0});
         ordered.put("noise", new double[] {0, 1});
-        assertEquals(List.of("signal", "noise"), List.copyOf(Charts.lines("t", "x", "y", x, ordered).getSeriesMap().keySet()));
+        assertEquals(List.of("signal", "noise"), shown(Charts.lines("t", "x", "y", x, ordered)));
+    }
+
+    /** The series a reader sees: in the legend and drawn. */
+    static List<String> shown(XYChart chart) {
+        return chart.getSeriesMap().values().stream().filter(org.knowm.xchart.XYSeries::isShowInLegend)
+                .map(org.knowm.xchart.XYSeries::getName).toList();
+    }
+
+    /**
+     * Equally spaced x values get round ticks through one hidden point (see Charts.roundTicks): it is not in the
+     * legend, is transparent, and lies inside the data's range, so neither axis changes.
+     */
+    @Test
+    void theTickAnchorIsHiddenAndInsideTheData() {
+        List<Double> losses = new java.util.ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            losses.add(1.0 / (i + 1));
+        }
+        for (XYChart c : List.of(Charts.lossChart(losses, 10), LossComparison.chart("t", Map.of("run", losses), 10))) {
+            List<org.knowm.xchart.XYSeries> hidden = c.getSeriesMap().values().stream().filter(s -> !s.isShowInLegend()).toList();
+            assertEquals(1, hidden.size(), "one hidden anchor");
+            org.knowm.xchart.XYSeries anchor = hidden.get(0);
+            assertEquals(0, anchor.getLineColor().getAlpha(), "the anchor is transparent");
+            double ax = anchor.getXData()[0], ay = anchor.getYData()[0];
+            org.knowm.xchart.XYSeries data = c.getSeriesMap().values().stream().filter(org.knowm.xchart.XYSeries::isShowInLegend).findFirst().orElseThrow();
+            double[] xs = data.getXData(), ys = data.getYData();
+            assertTrue(ax > xs[0] && ax < xs[xs.length - 1], "x inside the data: " + ax);
+            assertTrue(java.util.Arrays.stream(ys).anyMatch(y -> y == ay), "y is a data value: " + ay);
+        }
     }
 }
