@@ -64,6 +64,40 @@ public record Preprocess(int imageSize, boolean randomFlip, int channels) {
         return img;
     }
 
+    /**
+     * The same steps, without the random flip, on a batch that is already in [-1, 1] ([N, C, H, W], e.g. generated
+     * samples): what a model trained on data prepared by this {@code Preprocess} needs to read images of another size
+     * or channel count (a 32x32 RGB classifier grading 28x28 grey samples). A new array on the batch's manager.
+     */
+    public ai.djl.ndarray.NDArray applyTo(ai.djl.ndarray.NDArray images) {
+        ai.djl.ndarray.types.Shape s = images.getShape();
+        if (s.dimension() != 4) {
+            throw new IllegalArgumentException("applyTo needs a batch [N, C, H, W], got " + s);
+        }
+        int n = (int) s.get(0), c = (int) s.get(1), h = (int) s.get(2), w = (int) s.get(3);
+        float[] all = images.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+        Preprocess steps = new Preprocess(imageSize, false, channels);
+        int plane = c * h * w;
+        float[] out = null;
+        int outPlane = 0;
+        for (int i = 0; i < n; i++) {
+            float[] chw = new float[plane];
+            for (int k = 0; k < plane; k++) {
+                chw[k] = (all[i * plane + k] + 1) / 2;                 // back to [0, 1]
+            }
+            float[] img = steps.apply(chw, c, h, w, null);
+            if (out == null) {
+                outPlane = img.length;
+                out = new float[n * outPlane];
+            }
+            System.arraycopy(img, 0, out, i * outPlane, outPlane);
+        }
+        int outH = imageSize > 0 ? imageSize : h, outW = imageSize > 0 ? imageSize : w;
+        int outC = n == 0 ? (channels > 0 ? channels : c) : outPlane / (outH * outW);
+        return images.getManager().create(out == null ? new float[0] : out, new ai.djl.ndarray.types.Shape(n, outC, outH, outW))
+                .toDevice(images.getDevice(), false);
+    }
+
     private static float[] toGrey(float[] rgb, int plane) {
         float[] g = new float[plane];
         for (int i = 0; i < plane; i++) {
