@@ -59,6 +59,20 @@ final class BenchmarkCommand extends KitCommand {
     @Option(names = "--threads", description = "PyTorch intra-op threads (default: the engine's)")
     Integer threads;
 
+    @Option(names = "--sampling", description = "also images per second of 50-step DDIM (emoji-base and the MNIST "
+            + "UNet at batch 1, 8 and 80)")
+    boolean sampling;
+
+    @Option(names = "--compare", description = "also run the same cases in eager PyTorch "
+            + "(environment/reference/unet_eager.py, a diffusers UNet2DModel twin) in this run, with the same "
+            + "environment and threads, and print both side by side; needs Python with PyTorch (Debian's python3-torch)")
+    boolean compare;
+
+    @Option(names = "--python", description = "the Python for --compare (default: ${DEFAULT-VALUE})")
+    String python = "/usr/bin/python3";
+
+    private final Map<String, BenchmarkComparison.Timing> timings = new java.util.LinkedHashMap<>();
+
     /** The course's 32x32 RGB UNet (Unit 1, "Introduction to diffusers": attention at the two lowest levels). */
     static UNet2DConfig rgb32() {
         return UNet2DConfig.defaults()
@@ -81,7 +95,11 @@ final class BenchmarkCommand extends KitCommand {
         System.out.println(CpuInfo.describe());
         System.out.println(Convolutions.describe());
         List<String> report = new ArrayList<>();
+        double matmul;
+        Map<String, Double> samplingRates = new java.util.LinkedHashMap<>();
         try (NDManager m = NDManager.newBaseManager(DeviceChoice.device())) {
+            matmul = matmulGflops(m);
+            System.out.printf(Locale.ROOT, "matmul 2048x2048 float32: %.0f GFLOP/s (median of %d)%n", matmul, Math.max(3, runs));
             if (only == null || only.equals("unet_b")) {
                 try (UNet2DModel unet = new UNet2DModel(ClassConditionedUNet.courseUNetConfig(4), m)) {
                     report.add(time("unet_b forward bs80", () -> forward(unet, m, 80, 28)));
@@ -95,10 +113,91 @@ final class BenchmarkCommand extends KitCommand {
                     report.add(time("rgb32 train step bs128", trainStep(unet, m, 128, 32)));
                 }
             }
+            if (sampling) {
+                samplingRates.putAll(samplingRates(m));
+            }
         }
         System.out.println("\nmedian seconds:");
         report.forEach(System.out::println);
+        samplingRates.forEach((k, v) -> System.out.printf(Locale.ROOT, "50-step DDIM %-16s %8.2f images/s%n", k, v));
+        if (compare) {
+            int n = threads != null ? threads : Integer.parseInt(System.getProperty("ai.djl.pytorch.num_threads",
+                    String.valueOf(Runtime.getRuntime().availableProcessors())));
+            System.out.println("\nthe eager PyTorch reference (" + python + ", " + n + " threads, the same environment) ...");
+            try {
+                com.google.gson.JsonObject ref = BenchmarkComparison.runReference(python,
+                        diffusionkit.data.KitHome.find().resolve("environment/reference/unet_eager.py"), n, warmup, runs, only, sampling);
+                System.out.println("\n" + CpuInfo.model() + ", " + n + " threads, " + ref.get("engine").getAsString()
+                        + " eager vs the kit, same run:");
+                System.out.print(BenchmarkComparison.table(timings, matmul, ref));
+                if (sampling) {
+                    System.out.print(BenchmarkComparison.samplingTable(samplingRates, ref));
+                }
+            } catch (java.io.IOException e) {
+                throw bad(e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 1;
+            }
+        }
         return 0;
+    }
+
+    /** GFLOP/s of a 2048x2048 float32 matrix product (2 * 2048^3 operations), the median of several. */
+    private double matmulGflops(NDManager m) {
+        try (NDManager s = m.newSubManager()) {
+            NDArray a = s.randomNormal(new Shape(2048, 2048));
+            NDArray b = s.randomNormal(new Shape(2048, 2048));
+            a.matMul(b).toFloatArray();
+            double[] t = new double[Math.max(3, runs)];
+            for (int i = 0; i < t.length; i++) {
+                long t0 = System.nanoTime();
+                try (NDArray c = a.matMul(b)) {
+                    c.get(0, 0).getFloat(); // wait for the result
+                }
+                t[i] = (System.nanoTime() - t0) / 1e9;
+            }
+            return 2.0 * 2048 * 2048 * 2048 / median(t) / 1e9;
+        }
+    }
+
+    /** Images per second of 50 DDIM steps (eta 0): emoji-base's UNet and the course's MNIST model, random weights. */
+    private Map<String, Double> samplingRates(NDManager m) {
+        Map<String, Double> out = new java.util.LinkedHashMap<>();
+        try {
+            UNet2DConfig emoji = UNet2DConfig.load(diffusionkit.data.KitHome.find().resolve("datasets/models/emoji-base/unet"));
+            try (UNet2DModel unet = new UNet2DModel(emoji, m); ClassConditionedUNet mnist = ClassConditionedUNet.course(m)) {
+                for (int batch : new int[] {1, 8, 80}) {
+                    out.put("emoji-base bs" + batch, rate(unet, batch, null));
+                }
+                for (int batch : new int[] {1, 8, 80}) {
+                    out.put("unet_b bs" + batch, rate(mnist, batch, new long[batch]));
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw bad("cannot read datasets/models/emoji-base/unet for --sampling: " + e.getMessage());
+        }
+        return out;
+    }
+
+    private double rate(diffusionkit.models.NoisePredictor model, int batch, long[] labels) {
+        diffusionkit.pipelines.DiffusionPipeline pipe = new diffusionkit.pipelines.DiffusionPipeline(model,
+                new diffusionkit.schedulers.DDIMScheduler(ClassConditionedUNet.courseScheduler().config()));
+        diffusionkit.pipelines.Sampling.Builder b = diffusionkit.pipelines.Sampling.builder().optBatchSize(batch)
+                .optSteps(50).optSeed(0).optScheduler(new diffusionkit.schedulers.DDIMScheduler(ClassConditionedUNet.courseScheduler().config()));
+        if (labels != null) {
+            b.optLabels(labels);
+        }
+        if (warmup > 0) {
+            try (diffusionkit.pipelines.PipelineOutput o = pipe.generate(b.optSteps(1).build())) {
+                o.images().toFloatArray();
+            }
+        }
+        long t0 = System.nanoTime();
+        try (diffusionkit.pipelines.PipelineOutput o = pipe.generate(b.optSteps(50).build())) {
+            o.images().toFloatArray();
+        }
+        return batch / ((System.nanoTime() - t0) / 1e9);
     }
 
     private static void forward(UNet2DModel unet, NDManager m, int batch, int size) {
@@ -150,6 +249,7 @@ final class BenchmarkCommand extends KitCommand {
                 name, median(s), Arrays.stream(s).min().orElse(0), median(cpu),
                 Arrays.toString(Arrays.stream(s).map(v -> Math.round(v * 1000) / 1000.0).toArray()));
         System.out.println(line);
+        timings.put(name, new BenchmarkComparison.Timing(median(s), Arrays.stream(s).min().orElse(0), median(cpu)));
         return line;
     }
 
