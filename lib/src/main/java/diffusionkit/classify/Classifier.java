@@ -1,9 +1,12 @@
 package diffusionkit.classify;
 
+import diffusionkit.data.Preprocess;
+
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import diffusionkit.data.ImageDataset;
 import diffusionkit.io.CheckpointException;
 import diffusionkit.io.JsonConfig;
@@ -77,6 +80,27 @@ public abstract class Classifier implements AutoCloseable {
     /** The number of scalar parameters. */
     public long numParameters() {
         return stateDict().values().stream().mapToLong(NDArray::size).sum();
+    }
+
+    /**
+     * How this classifier's training images were prepared from a dataset's (resize, channels): {@link Preprocess#NONE}
+     * unless a subclass says otherwise. {@link #prepare} applies it to images of another shape.
+     */
+    public Preprocess inputPreprocess() {
+        return Preprocess.NONE;
+    }
+
+    /**
+     * {@code images} [B, C, H, W] in [-1, 1] as this classifier reads them: unchanged when their channels and size
+     * are already its input's, else resized and given its channels the way its training data was
+     * ({@link #inputPreprocess()}), e.g. 28x28 grey samples for a classifier trained on 32x32 RGB.
+     */
+    public NDArray prepare(NDArray images) {
+        Preprocess p = inputPreprocess();
+        Shape s = images.getShape();
+        boolean sizeOk = p.imageSize() == 0 || (s.get(2) == p.imageSize() && s.get(3) == p.imageSize());
+        boolean channelsOk = p.channels() == 0 || s.get(1) == p.channels();
+        return sizeOk && channelsOk ? images : p.applyTo(images);
     }
 
     /** The most likely class of each image, int64 [B]. */

@@ -146,6 +146,12 @@ public final class ImageClassifier extends Classifier {
         return head.forward(h);
     }
 
+    /** Its training images' preparation: resized to {@code image_size}, with {@code in_channels} channels. */
+    @Override
+    public diffusionkit.data.Preprocess inputPreprocess() {
+        return diffusionkit.data.Preprocess.NONE.withImageSize(config.imageSize()).withChannels(config.inChannels());
+    }
+
     /** The configuration. */
     @Override
     public Config config() {

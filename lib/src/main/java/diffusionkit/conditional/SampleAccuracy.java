@@ -31,7 +31,11 @@ public record SampleAccuracy(long[] requested, long[] recognised, int numClasses
      * compares with {@code labels}.
      */
     public static SampleAccuracy judge(Classifier classifier, NDArray images, long[] labels) {
-        try (NDArray predicted = classifier.predict(images)) {
+        NDArray input = classifier.prepare(images); // e.g. 28x28 grey samples for a 32x32 RGB classifier
+        try (NDArray predicted = classifier.predict(input)) {
+            if (input != images) {
+                input.close();
+            }
             return new SampleAccuracy(labels, predicted.toLongArray(), classifier.numClasses());
         }
     }

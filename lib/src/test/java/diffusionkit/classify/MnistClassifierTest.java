@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -61,6 +62,32 @@ class MnistClassifierTest {
             assertTrue(digits instanceof MnistClassifier && digits.numClasses() == 10, digits.toString());
             assertTrue(clothes instanceof ImageClassifier && clothes.classNames().get(1).equals("Trouser"),
                     clothes.classNames().toString());
+        }
+    }
+
+    /**
+     * The 32x32 RGB Fashion-MNIST classifier grades 28x28 grey samples: SampleAccuracy.judge prepares them as the
+     * classifier's training data was, and gets the same predictions as the dataset path (Preprocess at load time).
+     */
+    @Test
+    void aClassifierReadsSamplesOfAnotherShapeAsItsTrainingData() throws Exception {
+        Path fashion = shipped().resolveSibling("fashion-mnist-classifier-32");
+        ImageDataset raw = PackagedDatasets.defaults().load("fashion-mnist-test").withPreprocess(Preprocess.NONE).limit(200, 0);
+        int[] all = java.util.stream.IntStream.range(0, raw.length()).toArray();
+        try (NDManager m = NDManager.newBaseManager(Device.cpu()); Classifier clothes = Classifier.load(fashion, m);
+                ImageDataset.Batch grey = raw.batch(m, all, 0);
+                ImageDataset.Batch rgb = raw.withPreprocess(clothes.inputPreprocess()).batch(m, all, 0)) {
+            assertEquals(new Shape(200, 1, 28, 28), grey.images().getShape());
+            long[] labels = grey.labels().toLongArray();
+            var judged = diffusionkit.conditional.SampleAccuracy.judge(clothes, grey.images(), labels);
+            long[] expected = clothes.predict(rgb.images()).toLongArray();
+            long[] fromSamples = clothes.predict(clothes.prepare(grey.images())).toLongArray();
+            long same = java.util.stream.IntStream.range(0, 200).filter(i -> expected[i] == fromSamples[i]).count();
+            assertEquals(200, same, "the same predictions as the dataset path");
+            double datasetAccuracy = (double) java.util.stream.IntStream.range(0, 200).filter(i -> expected[i] == labels[i]).count() / 200;
+            assertEquals(datasetAccuracy, judged.accuracy(), 1e-12);
+            assertTrue(judged.accuracy() > 0.7, "the card says 80 % on the test set: " + judged.accuracy());
+            assertTrue(clothes.prepare(rgb.images()) == rgb.images(), "images of the right shape pass unchanged");
         }
     }
 
