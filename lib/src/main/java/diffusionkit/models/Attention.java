@@ -103,26 +103,29 @@ public final class Attention extends UnaryBlock {
         k = conv1x1(hs, toK.weight().getArray(), toK.bias().getArray());
         v = conv1x1(hs, toV.weight().getArray(), toV.bias().getArray());
         closeUnless(hs, x);
-        NDArray probs;
-        try (NDArray qh = q.reshape(b * heads, dimHead, len);
-             NDArray kh = k.reshape(b * heads, dimHead, len);
+        long bh = b * heads;
+        // the score matrices of at most CHUNK_BYTES at a time: softmax and the second product then read them from
+        // the cache; all B*heads at once (80 x 8 x 196^2 floats = 98 MB for the MNIST UNet at batch 80) made the
+        // cost per image four times that of batch 8
+        long chunk = Math.max(1, CHUNK_BYTES / (4L * len * len));
+        NDArray out;
+        NDArray o;
+        try (NDArray qh = q.reshape(bh, dimHead, len);
+             NDArray kh = k.reshape(bh, dimHead, len);
              NDArray qt = qh.transpose(0, 2, 1);
-             NDArray scores = qt.batchMatMul(kh)) { // [B*heads, Lq, Lk] = (q/sqrt(d))^T k
-            probs = scores.softmax(2);
+             NDArray vh = v.reshape(bh, dimHead, len);
+             NDArray vt = vh.transpose(0, 2, 1)) {
+            o = multiHead(qt, kh, vt, chunk);
         } finally {
             q.close();
             k.close();
+            v.close();
         }
-        NDArray out;
-        try (NDArray vh = v.reshape(b * heads, dimHead, len);
-             NDArray vt = vh.transpose(0, 2, 1);
-             NDArray o = probs.batchMatMul(vt); // [B*heads, Lq, d]
-             NDArray ot = o.transpose(0, 2, 1); // [B*heads, d, Lq]: a small copy, the L x L matrix stays untransposed
+        try (NDArray ot = o.transpose(0, 2, 1); // [B*heads, d, Lq]: a small copy, the L x L matrix stays untransposed
              NDArray o4 = ot.reshape(b, innerDim, h, w)) {
             out = conv1x1(o4, toOut.weight().getArray(), toOut.bias().getArray());
         } finally {
-            v.close();
-            probs.close();
+            o.close();
         }
         if (residualConnection) {
             out.addi(x);
@@ -132,6 +135,38 @@ public final class Attention extends UnaryBlock {
         }
         return out;
     }
+
+    /**
+     * softmax(qt · k) · vt for [n, Lq, d], [n, d, Lk], [n, Lk, d], giving [n, Lq, d], computed for {@code chunk} of the n
+     * heads at a time (all at once when chunk >= n).
+     */
+    static NDArray multiHead(NDArray qt, NDArray k, NDArray vt, long chunk) {
+        long n = qt.getShape().get(0);
+        if (chunk >= n) {
+            return attend(qt, k, vt);
+        }
+        ai.djl.ndarray.NDList parts = new ai.djl.ndarray.NDList();
+        for (long i = 0; i < n; i += chunk) {
+            String range = i + ":" + Math.min(n, i + chunk);
+            try (NDArray qc = qt.get(range); NDArray kc = k.get(range); NDArray vc = vt.get(range)) {
+                parts.add(attend(qc, kc, vc));
+            }
+        }
+        NDArray o = ai.djl.ndarray.NDArrays.concat(parts, 0);
+        parts.close();
+        return o;
+    }
+
+    /** softmax(qt · k) · vt for [n, Lq, d], [n, d, Lk], [n, Lk, d]: [n, Lq, d]. */
+    private static NDArray attend(NDArray qt, NDArray k, NDArray vt) {
+        try (NDArray scores = qt.batchMatMul(k); // [n, Lq, Lk] = (q/sqrt(d))^T k
+             NDArray probs = scores.softmax(2)) {
+            return probs.batchMatMul(vt);
+        }
+    }
+
+    /** Bytes of score matrices computed at once (system property diffusionkit.attention.chunkBytes; default 4 MB). */
+    static final long CHUNK_BYTES = Long.getLong("diffusionkit.attention.chunkBytes", 4L << 20);
 
     /** A Linear layer (weight [out, in]) applied to every position of a channel-first map. */
     private static NDArray conv1x1(NDArray x, NDArray weight, NDArray bias) {

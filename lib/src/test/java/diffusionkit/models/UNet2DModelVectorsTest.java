@@ -82,6 +82,58 @@ class UNet2DModelVectorsTest {
         }
     }
 
+    /**
+     * At batch 48 the attention's score matrices (48 x 8 heads x 196^2 floats at 14x14) exceed Attention's chunk, so
+     * they are computed a slice of heads at a time: every sample still gives diffusers' output.
+     */
+    @Test
+    void largeBatchesAttendInChunksWithDiffusersOutput() throws Exception {
+        try (UNet2DModel unet = UNet2DModel.fromPretrained(vectors("unet_b"), manager);
+             NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            Map<String, NDArray> t = Safetensors.read(vectors("unet_b/io.safetensors"), m);
+            NDArray x = t.get("b2/sample"), ts = t.get("b2/timestep"), expected = t.get("b2/out_sample");
+            int copies = 24;
+            assertTrue(2L * copies * 8 * 196 * 196 * 4 > Attention.CHUNK_BYTES, "the batch must be chunked");
+            NDArray big = x.tile(new long[] {copies, 1, 1, 1});           // [48, 5, 28, 28]: samples 0, 1, 0, 1, ...
+            NDArray bigT = ts.tile((long) copies);
+            NDArray out = unet.forward(big, bigT, null);
+            double diff = maxAbsDiff(out, expected.tile(new long[] {copies, 1, 1, 1}));
+            System.out.printf("unet_b at batch %d: max |out - diffusers| = %.3g%n", 2 * copies, diff);
+            assertTrue(diff <= 1e-4, "batch " + 2 * copies + ": max |out - diffusers| = " + diff);
+        }
+    }
+
+    /** The chunked attention gives the same values and input gradients as one pass over every head. */
+    @Test
+    void chunkedAttentionEqualsOnePass() {
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            NDArray q = m.randomNormal(new ai.djl.ndarray.types.Shape(10, 49, 8));
+            NDArray k = m.randomNormal(new ai.djl.ndarray.types.Shape(10, 8, 49));
+            NDArray v = m.randomNormal(new ai.djl.ndarray.types.Shape(10, 49, 8));
+            NDArray w = m.randomNormal(new ai.djl.ndarray.types.Shape(10, 49, 8));   // a fixed weighting for the loss
+            NDArray[] whole = valueAndGradients(q, k, v, w, 10);
+            for (long chunk : new long[] {1, 3, 7}) {
+                NDArray[] parts = valueAndGradients(q, k, v, w, chunk);
+                for (int i = 0; i < 4; i++) {
+                    assertTrue(maxAbsDiff(parts[i], whole[i]) <= 1e-5, "chunk " + chunk + ", output " + i);
+                }
+            }
+        }
+    }
+
+    private static NDArray[] valueAndGradients(NDArray q, NDArray k, NDArray v, NDArray w, long chunk) {
+        NDArray[] leaves = {q.duplicate(), k.duplicate(), v.duplicate()};
+        for (NDArray a : leaves) {
+            a.setRequiresGradient(true);
+        }
+        NDArray out;
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            out = Attention.multiHead(leaves[0], leaves[1], leaves[2], chunk);
+            gc.backward(out.mul(w).sum());
+        }
+        return new NDArray[] {out.stopGradient(), leaves[0].getGradient(), leaves[1].getGradient(), leaves[2].getGradient()};
+    }
+
     @Test
     void legacyAttentionNamesGiveUnetAOutput() throws Exception {
         try (UNet2DModel unet = UNet2DModel.fromPretrained(vectors("unet_a_legacy_attn_names"), manager)) {
