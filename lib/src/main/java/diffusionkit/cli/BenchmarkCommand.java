@@ -181,10 +181,11 @@ final class BenchmarkCommand extends KitCommand {
     }
 
     private double rate(diffusionkit.models.NoisePredictor model, int batch, long[] labels) {
-        diffusionkit.pipelines.DiffusionPipeline pipe = new diffusionkit.pipelines.DiffusionPipeline(model,
-                new diffusionkit.schedulers.DDIMScheduler(ClassConditionedUNet.courseScheduler().config()));
+        diffusionkit.schedulers.DDIMScheduler ddim = new diffusionkit.schedulers.DDIMScheduler(
+                ClassConditionedUNet.courseScheduler().config());
+        diffusionkit.pipelines.DiffusionPipeline pipe = new diffusionkit.pipelines.DiffusionPipeline(model, ddim);
         diffusionkit.pipelines.Sampling.Builder b = diffusionkit.pipelines.Sampling.builder().optBatchSize(batch)
-                .optSteps(50).optSeed(0).optScheduler(new diffusionkit.schedulers.DDIMScheduler(ClassConditionedUNet.courseScheduler().config()));
+                .optSeed(0).optScheduler(ddim);
         if (labels != null) {
             b.optLabels(labels);
         }

@@ -41,7 +41,7 @@ public final class Charts {
             XYSeries a = chart.addSeries("mean of last " + window, ax, avg);
             a.setMarker(SeriesMarkers.NONE);
         }
-        roundTicks(chart, x[0], y[0]);
+        roundTicks(chart);
         return chart;
     }
 
@@ -54,9 +54,7 @@ public final class Charts {
         style(chart);
         (series instanceof java.util.LinkedHashMap || series instanceof java.util.SortedMap ? series
                 : new java.util.TreeMap<>(series)).forEach((name, y) -> chart.addSeries(name, x, y).setMarker(SeriesMarkers.NONE));
-        if (x.length > 0 && !series.isEmpty()) {
-            roundTicks(chart, x[0], series.values().iterator().next()[0]);
-        }
+        roundTicks(chart);
         return chart;
     }
 
@@ -90,10 +88,15 @@ public final class Charts {
      * Ticks at round x values (0, 100, 200 ... or 0, 10, 20 ...). When every series' x values are equally spaced
      * (steps, timesteps), XChart 3.8 puts its ticks on data points spaced by the width of one short label, and the
      * labels of 3-4 digit values overlap ("0 44 88 132 ..."); an invisible point half a step after the first one
-     * (at an existing point's height, so the axes do not change) sends it to its round-number ticks instead.
+     * (at the first series' first point's height, so the axes do not change) sends it to its round-number ticks
+     * instead. Call it after adding the series; a chart without data is left as it is.
      */
-    static void roundTicks(XYChart chart, double x0, double y0) {
-        XYSeries anchor = chart.addSeries(" ", new double[] {x0 + 0.5}, new double[] {y0});
+    static void roundTicks(XYChart chart) {
+        XYSeries first = chart.getSeriesMap().values().stream().findFirst().orElse(null);
+        if (first == null || first.getXData().length == 0) {
+            return;
+        }
+        XYSeries anchor = chart.addSeries(" ", new double[] {first.getXData()[0] + 0.5}, new double[] {first.getYData()[0]});
         anchor.setMarker(SeriesMarkers.NONE);
         anchor.setLineColor(new java.awt.Color(0, 0, 0, 0));
         anchor.setShowInLegend(false);

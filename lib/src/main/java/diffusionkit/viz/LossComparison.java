@@ -2,7 +2,6 @@ package diffusionkit.viz;
 
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
-import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 import java.io.IOException;
@@ -66,10 +65,7 @@ public final class LossComparison {
             }
             chart.addSeries(name, x, avg).setMarker(SeriesMarkers.NONE);
         });
-        if (!chart.getSeriesMap().isEmpty()) {
-            XYSeries first = chart.getSeriesMap().values().iterator().next();
-            Charts.roundTicks(chart, first.getXData()[0], first.getYData()[0]);
-        }
+        Charts.roundTicks(chart);
         return chart;
     }
 }

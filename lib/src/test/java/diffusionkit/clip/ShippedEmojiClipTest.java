@@ -65,8 +65,8 @@ class ShippedEmojiClipTest {
 
     @Test
     void embeddingsEqualTheFloat64Reference() throws Exception {
-        Path ref = ClipTrainingTest.vectors().resolve("emoji_clip_reference.safetensors");
-        List<String> prompts = Arrays.asList(Safetensors.metadata(ref).get("prompts").split("\\|", -1));
+        Path ref = reference();
+        List<String> prompts = referencePrompts();
         ClipTokenizer tokenizer = ClipTokenizer.fromPretrained(FOLDER);
         try (NDManager m = NDManager.newBaseManager(); ClipModel clip = ClipModel.fromPretrained(FOLDER, m)) {
             Map<String, NDArray> v = Safetensors.read(ref, m);
@@ -80,8 +80,8 @@ class ShippedEmojiClipTest {
 
     @Test
     void bestMatchPicksTheReferencesMostSimilarPrompt() throws Exception {
-        Path ref = ClipTrainingTest.vectors().resolve("emoji_clip_reference.safetensors");
-        List<String> prompts = Arrays.asList(Safetensors.metadata(ref).get("prompts").split("\\|", -1));
+        Path ref = reference();
+        List<String> prompts = referencePrompts();
         ClipTokenizer tokenizer = ClipTokenizer.fromPretrained(FOLDER);
         try (NDManager m = NDManager.newBaseManager(); ClipModel clip = ClipModel.fromPretrained(FOLDER, m)) {
             Map<String, NDArray> v = Safetensors.read(ref, m);
@@ -95,6 +95,16 @@ class ShippedEmojiClipTest {
             assertTrue(Arrays.stream(expected).distinct().count() > 1, "the images do not all pick one prompt: " + Arrays.toString(expected));
             assertThrows(IllegalArgumentException.class, () -> ClipLoss.bestMatch(clip, tokenizer, images, List.of()));
         }
+    }
+
+    /** The float64 reference's outputs on six held-out emoji and seven prompts. */
+    static Path reference() throws Exception {
+        return ClipTrainingTest.vectors().resolve("emoji_clip_reference.safetensors");
+    }
+
+    /** The prompts of {@link #reference()}, from its metadata. */
+    static List<String> referencePrompts() throws Exception {
+        return Arrays.asList(Safetensors.metadata(reference()).get("prompts").split("\\|", -1));
     }
 
     /** {@link ClipModelTest#assertClose} within 1e-4 of the values' scale (at least 1). */
