@@ -143,7 +143,7 @@ spec = {
     "display_name": display_name,
     "language": "java",
     "interrupt_mode": "message",
-    "env": {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "68719476736", "MALLOC_TOP_PAD_": "1073741824"},
+    "env": {"MALLOC_ARENA_MAX": "1", "MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "68719476736", "MALLOC_TOP_PAD_": "1073741824"},
     "metadata": {"debugger": False},
 }
 with open(out, "w") as f:

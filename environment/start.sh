@@ -45,7 +45,7 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-export MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824
+export MALLOC_ARENA_MAX=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824
 
 echo "== building the kit and the Java kernel; installing Jupyter if needed"
 bash environment/install-kernel.sh

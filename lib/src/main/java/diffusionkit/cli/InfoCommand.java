@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 
 /**
  * Prints versions, the engine and the device the kit will use and why, the CPU (model and vector extensions) and
- * whether its PyTorch natives compute right convolution gradients ({@link Convolutions#nativeDefect()}).
+ * whether its PyTorch natives compute right convolution gradients ({@link Convolutions#nativeDefect()}), and whether
+ * the process runs with the kit's glibc allocator settings ({@link diffusionkit.util.MallocSettings}).
  */
 @Command(name = "info", mixinStandardHelpOptions = true, description = "Print versions, the engine, the chosen device, the CPU and the convolution self-check.")
 final class InfoCommand implements Runnable {
@@ -20,5 +21,6 @@ final class InfoCommand implements Runnable {
         System.out.println("device: " + DeviceChoice.explain());
         System.out.println(CpuInfo.describe());
         System.out.println(Convolutions.describe());
+        System.out.println(diffusionkit.util.MallocSettings.describe());
     }
 }

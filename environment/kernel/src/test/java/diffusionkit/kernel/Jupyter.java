@@ -81,7 +81,7 @@ final class Jupyter {
         spec.put("display_name", "Java (diffusion-kit, test build)");
         spec.put("language", "java");
         spec.put("interrupt_mode", "message");
-        spec.put("env", java.util.Map.of("MALLOC_MMAP_MAX_", "0", "MALLOC_TRIM_THRESHOLD_", "68719476736",
+        spec.put("env", java.util.Map.of("MALLOC_ARENA_MAX", "1", "MALLOC_MMAP_MAX_", "0", "MALLOC_TRIM_THRESHOLD_", "68719476736",
                 "MALLOC_TOP_PAD_", "1073741824"));
         Path dir = jupyterPath.resolve("kernels").resolve("java");
         Files.createDirectories(dir);
