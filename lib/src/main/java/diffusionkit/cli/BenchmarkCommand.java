@@ -68,6 +68,14 @@ final class BenchmarkCommand extends KitCommand {
             + "environment and threads, and print both side by side; needs Python with PyTorch (Debian's python3-torch)")
     boolean compare;
 
+    @Option(names = "--scaling", description = "also the training step's time per image at batch 8, 16, 32, 64 and 128 "
+            + "(linear scaling keeps it flat)")
+    boolean scaling;
+
+    @Option(names = "--profile", description = "also where one forward (batch 80) and one training step (batch 128) "
+            + "spend their time, per PyTorch operator (self time; Chrome traces under runs/benchmark-profile)")
+    boolean profile;
+
     @Option(names = "--python", description = "the Python for --compare (default: ${DEFAULT-VALUE})")
     String python = "/usr/bin/python3";
 
@@ -91,7 +99,8 @@ final class BenchmarkCommand extends KitCommand {
             System.setProperty("ai.djl.pytorch.num_threads", threads.toString()); // before the engine starts
         }
         System.out.println("device: " + DeviceChoice.explain() + "; engine " + Engine.getInstance().getEngineName()
-                + " " + Engine.getInstance().getVersion() + "; MALLOC_MMAP_MAX_=" + System.getenv("MALLOC_MMAP_MAX_"));
+                + " " + Engine.getInstance().getVersion());
+        System.out.println(diffusionkit.util.MallocSettings.describe());
         System.out.println(CpuInfo.describe());
         System.out.println(Convolutions.describe());
         List<String> report = new ArrayList<>();
@@ -115,6 +124,12 @@ final class BenchmarkCommand extends KitCommand {
             }
             if (sampling) {
                 samplingRates.putAll(samplingRates(m));
+            }
+            if (scaling) {
+                report.addAll(scaling(m));
+            }
+            if (profile) {
+                profile(m);
             }
         }
         System.out.println("\nmedian seconds:");
@@ -158,6 +173,62 @@ final class BenchmarkCommand extends KitCommand {
                 t[i] = (System.nanoTime() - t0) / 1e9;
             }
             return 2.0 * 2048 * 2048 * 2048 / median(t) / 1e9;
+        }
+    }
+
+    /** The cases' UNets by name, as --only selects them. */
+    private Map<String, UNet2DConfig> cases() {
+        Map<String, UNet2DConfig> out = new java.util.LinkedHashMap<>();
+        if (only == null || only.equals("unet_b")) {
+            out.put("unet_b", ClassConditionedUNet.courseUNetConfig(4));
+        }
+        if (only == null || only.equals("rgb32")) {
+            out.put("rgb32", rgb32());
+        }
+        return out;
+    }
+
+    /** The training step's median time per image at batch 8 to 128, and the largest over the smallest. */
+    private List<String> scaling(NDManager m) {
+        List<String> lines = new ArrayList<>();
+        int[] batches = {8, 16, 32, 64, 128};
+        for (Map.Entry<String, UNet2DConfig> c : cases().entrySet()) {
+            try (UNet2DModel unet = new UNet2DModel(c.getValue(), m)) {
+                StringBuilder sb = new StringBuilder(c.getKey() + " train step, ms per image at batch");
+                double lo = Double.MAX_VALUE;
+                double hi = 0;
+                for (int b : batches) {
+                    double perImage = medianSeconds(trainStep(unet, m, b, c.getValue().sampleSize()[0])).median() / b * 1000;
+                    sb.append(String.format(Locale.ROOT, " %d: %.1f", b, perImage));
+                    lo = Math.min(lo, perImage);
+                    hi = Math.max(hi, perImage);
+                }
+                sb.append(String.format(Locale.ROOT, " (largest / smallest %.2f)", hi / lo));
+                System.out.println(sb);
+                lines.add(sb.toString());
+            }
+        }
+        return lines;
+    }
+
+    /** Per-operator self times of one forward at batch 80 and one training step at batch 128, after a warm-up. */
+    private void profile(NDManager m) {
+        java.nio.file.Path dir = diffusionkit.data.KitHome.find() != null
+                ? diffusionkit.data.KitHome.find().resolve("runs/benchmark-profile") : java.nio.file.Path.of("runs/benchmark-profile");
+        for (Map.Entry<String, UNet2DConfig> c : cases().entrySet()) {
+            int size = c.getValue().sampleSize()[0];
+            try (UNet2DModel unet = new UNet2DModel(c.getValue(), m)) {
+                Runnable fwd = () -> forward(unet, m, 80, size);
+                Runnable step = trainStep(unet, m, 128, size);
+                fwd.run();
+                step.run();
+                System.out.print(OpProfile.table(c.getKey() + " forward bs80",
+                        OpProfile.run(fwd, dir.resolve(c.getKey() + "-forward-bs80.json")), 12));
+                System.out.print(OpProfile.table(c.getKey() + " train step bs128",
+                        OpProfile.run(step, dir.resolve(c.getKey() + "-train-step-bs128.json")), 12));
+            } catch (java.io.IOException e) {
+                throw bad("cannot write the profile under " + dir + ": " + e.getMessage());
+            }
         }
     }
 
@@ -234,6 +305,28 @@ final class BenchmarkCommand extends KitCommand {
     }
 
     private String time(String name, Runnable r) {
+        Runs t = medianSeconds(r);
+        String line = String.format(Locale.ROOT, "%-26s median %7.3f s  min %7.3f s  (process CPU median %7.3f s; runs: %s)",
+                name, t.median(), t.min(), t.cpuMedian(),
+                Arrays.toString(Arrays.stream(t.seconds()).map(v -> Math.round(v * 1000) / 1000.0).toArray()));
+        System.out.println(line);
+        timings.put(name, new BenchmarkComparison.Timing(t.median(), t.min(), t.cpuMedian()));
+        return line;
+    }
+
+    /** Wall seconds of each timed run, and the process CPU seconds' median. */
+    private record Runs(double[] seconds, double cpuMedian) {
+        double median() {
+            return BenchmarkCommand.median(seconds);
+        }
+
+        double min() {
+            return Arrays.stream(seconds).min().orElse(0);
+        }
+    }
+
+    /** {@code --warmup} untimed runs, then {@code --runs} timed ones. */
+    private Runs medianSeconds(Runnable r) {
         for (int i = 0; i < warmup; i++) {
             r.run();
         }
@@ -246,12 +339,7 @@ final class BenchmarkCommand extends KitCommand {
             s[i] = (System.nanoTime() - t0) / 1e9;
             cpu[i] = (processCpuNanos() - c0) / 1e9;
         }
-        String line = String.format(Locale.ROOT, "%-26s median %7.3f s  min %7.3f s  (process CPU median %7.3f s; runs: %s)",
-                name, median(s), Arrays.stream(s).min().orElse(0), median(cpu),
-                Arrays.toString(Arrays.stream(s).map(v -> Math.round(v * 1000) / 1000.0).toArray()));
-        System.out.println(line);
-        timings.put(name, new BenchmarkComparison.Timing(median(s), Arrays.stream(s).min().orElse(0), median(cpu)));
-        return line;
+        return new Runs(s, median(cpu));
     }
 
     private static double median(double[] v) {
