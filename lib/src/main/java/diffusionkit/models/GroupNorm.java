@@ -16,7 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * channels and positions, {@code (x - mean) / sqrt(var + eps)}, then scaled by {@code weight} and shifted by
  * {@code bias} per channel.
  *
- * <p>DJL has no group norm. The normalisation runs as one fused layer norm over the view
+ * <p>PyTorch's fused {@code group_norm} runs it where {@link FusedOps} is available (the kit's PyTorch engine). DJL
+ * itself has no group norm; without the fused one, the normalisation runs as one fused layer norm over the view
  * [N, G, C/G·H·W] (normalised shape [C/G·H·W], unit scale), and the per-channel affine as one fused
  * inference-mode batch norm with zero mean and unit variance (so it computes exactly {@code x·w + b});
  * both are differentiable, so gradients reach the input, {@code weight} and {@code bias}.
@@ -57,8 +58,11 @@ public final class GroupNorm extends UnaryBlock {
         if (c != numChannels) {
             throw new IllegalArgumentException("GroupNorm expects " + numChannels + " channels, got shape " + s);
         }
-        long groupSize = s.size() / (n * numGroups);
         NDArray w = weight.getArray();
+        if (FusedOps.useFor(x)) {
+            return FusedOps.groupNorm(x, w, bias.getArray(), numGroups, eps);
+        }
+        long groupSize = s.size() / (n * numGroups);
         NDArray[] ones = constants(groupSize, w);
         NDArray[] affine = constants(-numChannels, w);
         try (NDArray grouped = x.reshape(n, numGroups, groupSize);
