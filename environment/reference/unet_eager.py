@@ -546,6 +546,17 @@ def cpu_report():
     lib = "/etc/alternatives/libblas.so.3-x86_64-linux-gnu"
     if blas == "generic" and os.path.exists(lib):
         blas += " -> " + os.path.realpath(lib)
+        if "openblas" in blas:  # which kernels it runs: its own CPU detection, or OPENBLAS_CORETYPE's override
+            try:
+                import ctypes
+                ob = ctypes.CDLL(os.path.realpath(lib))
+                ob.openblas_get_corename.restype = ctypes.c_char_p
+                ob.openblas_get_num_threads.restype = ctypes.c_int
+                blas += (f" (OpenBLAS kernels {ob.openblas_get_corename().decode()}, "
+                         f"{ob.openblas_get_num_threads()} threads; "
+                         f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})")
+            except (OSError, AttributeError):
+                pass
     print(f"blas: {blas}", file=sys.stderr, flush=True)
     return blas
 

@@ -222,10 +222,10 @@ final class BenchmarkCommand extends KitCommand {
                 Runnable step = trainStep(unet, m, 128, size);
                 fwd.run();
                 step.run();
-                System.out.print(OpProfile.table(c.getKey() + " forward bs80",
-                        OpProfile.run(fwd, dir.resolve(c.getKey() + "-forward-bs80.json")), 12));
-                System.out.print(OpProfile.table(c.getKey() + " train step bs128",
-                        OpProfile.run(step, dir.resolve(c.getKey() + "-train-step-bs128.json")), 12));
+                OpProfile.Profile f = OpProfile.run(fwd, dir.resolve(c.getKey() + "-forward-bs80.json"));
+                System.out.print(OpProfile.table(c.getKey() + " forward bs80", f.rows(), 12, f.wallMs()));
+                OpProfile.Profile t = OpProfile.run(step, dir.resolve(c.getKey() + "-train-step-bs128.json"));
+                System.out.print(OpProfile.table(c.getKey() + " train step bs128", t.rows(), 12, t.wallMs()));
             } catch (java.io.IOException e) {
                 throw bad("cannot write the profile under " + dir + ": " + e.getMessage());
             }

@@ -32,17 +32,23 @@ final class OpProfile {
 
     private OpProfile() {}
 
+    /** The operators' self times and the wall time of the work they came from. */
+    record Profile(List<Row> rows, double wallMs) {}
+
     /** Runs {@code work} once under the profiler; the trace goes to {@code trace} (a .json file). */
-    static List<Row> run(Runnable work, Path trace) throws IOException {
+    static Profile run(Runnable work, Path trace) throws IOException {
         Files.createDirectories(trace.toAbsolutePath().getParent());
         JniUtils.startProfile(false, false, false);
+        long t0 = System.nanoTime();
         try {
             work.run();
         } finally {
+            long t1 = System.nanoTime();
             JniUtils.stopProfile(trace.toString());
+            t0 = t1 - t0;
         }
         try (Reader r = Files.newBufferedReader(trace)) {
-            return selfTimes(JsonParser.parseReader(r));
+            return new Profile(selfTimes(JsonParser.parseReader(r)), t0 / 1e6);
         }
     }
 
@@ -101,10 +107,18 @@ final class OpProfile {
         return rows;
     }
 
-    /** The first {@code top} rows as a table, with the total self time. */
-    static String table(String title, List<Row> rows, int top) {
+    /**
+     * The first {@code top} rows as a table, with the total self time and, when the wall time is known (above 0), the
+     * time outside PyTorch's operators: Java, DJL's calls into the natives, waiting (the profiler adds some to both).
+     */
+    static String table(String title, List<Row> rows, int top, double wallMs) {
         double total = rows.stream().mapToDouble(Row::selfMs).sum();
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%s: %.0f ms of operator self time%n", title, total));
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%s: %.0f ms of operator self time", title, total));
+        if (wallMs > 0) {
+            sb.append(String.format(Locale.ROOT, " in %.0f ms of wall time (%.0f ms outside the operators)",
+                    wallMs, Math.max(0, wallMs - total)));
+        }
+        sb.append(System.lineSeparator());
         sb.append(String.format(Locale.ROOT, "  %9s %6s %6s  %s%n", "self ms", "share", "calls", "operator"));
         for (Row r : rows.subList(0, Math.min(top, rows.size()))) {
             sb.append(String.format(Locale.ROOT, "  %9.1f %5.1f%% %6d  %s%n", r.selfMs(), 100 * r.share(), r.calls(), r.name()));

@@ -35,6 +35,9 @@ class BenchmarkComparisonTest {
         assertTrue(t.lines().anyMatch(l -> l.startsWith("unet_b train step bs32") && l.contains(" 0.40") && !l.contains("%")), t);
         assertTrue(t.lines().anyMatch(l -> l.startsWith("rgb32 forward bs80") && l.contains(" - ")), "a case the reference lacks: " + t);
         assertTrue(t.contains("kit (DJL) 170 GFLOP/s, reference 6 GFLOP/s (its BLAS: generic)"), t);
+        // a reference whose BLAS multiplies faster than the kit's (OpenBLAS with AVX-512 kernels): the share of its rate too
+        String faster = BenchmarkComparison.table(kit, 170, BenchmarkComparison.parseLastLine(REF.replace("6.1", "340")));
+        assertTrue(faster.contains("30.0 (18 % of 170; 9 % of the reference's 340)"), faster);
         Map<String, Double> rates = new LinkedHashMap<>();
         rates.put("unet_b bs8", 10.0);
         rates.put("unet_b bs80", 12.5);

@@ -35,8 +35,9 @@ class OpProfileTest {
         assertEquals(2, by.get("mm").calls());
         assertEquals("conv", rows.get(0).name());                       // largest first
         assertEquals(120.0 / 180, by.get("conv").share(), 1e-12);      // self times sum to the threads' busy time
-        List<String> table = OpProfile.table("t", rows, 2).lines().toList();
+        List<String> table = OpProfile.table("t", rows, 2, 2.0).lines().toList();
         assertEquals(4, table.size(), "title, header and the top 2");
+        assertTrue(table.get(0).endsWith("0 ms of operator self time in 2 ms of wall time (2 ms outside the operators)"), table.get(0));
         assertTrue(table.get(2).endsWith("conv") && table.get(2).contains("66.7%"), table.get(2));
         assertTrue(table.get(3).endsWith("mm"), table.get(3));
     }
