@@ -101,6 +101,7 @@ final class BenchmarkCommand extends KitCommand {
         System.out.println("device: " + DeviceChoice.explain() + "; engine " + Engine.getInstance().getEngineName()
                 + " " + Engine.getInstance().getVersion());
         System.out.println(diffusionkit.util.MallocSettings.describe());
+        System.out.println(diffusionkit.models.FusedOps.describe());
         System.out.println(CpuInfo.describe());
         System.out.println(Convolutions.describe());
         List<String> report = new ArrayList<>();

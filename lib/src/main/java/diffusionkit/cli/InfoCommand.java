@@ -22,5 +22,6 @@ final class InfoCommand implements Runnable {
         System.out.println(CpuInfo.describe());
         System.out.println(Convolutions.describe());
         System.out.println(diffusionkit.util.MallocSettings.describe());
+        System.out.println(diffusionkit.models.FusedOps.describe());
     }
 }

@@ -35,7 +35,7 @@ import java.util.Arrays;
  * (another DJL version, another engine), {@link #available()} is false and {@link #reason()} says why. The system
  * property {@code diffusionkit.fusedOps=false} turns them off.
  */
-final class FusedOps {
+public final class FusedOps {
 
     /** The system property that turns the fused operations off: {@code -Ddiffusionkit.fusedOps=false}. */
     static final String PROPERTY = "diffusionkit.fusedOps";
@@ -63,6 +63,12 @@ final class FusedOps {
             return "turned off (-D" + PROPERTY + "=false)";
         }
         return Loaded.ERROR;
+    }
+
+    /** One line for {@code ./kit info} and the benchmark: which group norm and SiLU the CPU runs, or why not the fused ones. */
+    public static String describe() {
+        return available() ? "group norm and SiLU: PyTorch's fused kernels (TorchScript fused_ops.pt) on the CPU"
+                : "group norm and SiLU: composed from DJL's operations; " + reason();
     }
 
     /** {@code F.silu(x)}. */

@@ -20,6 +20,7 @@ class FusedOpsTest {
     @Test
     void fusedGroupNormEqualsTheComposedOneWithGradients() {
         assertTrue(FusedOps.available(), String.valueOf(FusedOps.reason()));
+        assertTrue(FusedOps.describe().contains("fused"), FusedOps.describe());
         try (NDManager m = NDManager.newBaseManager()) {
             Random r = new Random(7);
             float[] weight = floats(r, 16, 1.0, 0.5);
@@ -31,6 +32,7 @@ class FusedOpsTest {
             float[][] composed;
             try {
                 assertFalse(FusedOps.available());
+                assertTrue(FusedOps.describe().contains("composed") && FusedOps.describe().contains(FusedOps.PROPERTY), FusedOps.describe());
                 composed = groupNormAndGradients(m, weight, bias, x, g);
             } finally {
                 System.clearProperty(FusedOps.PROPERTY);
