@@ -294,7 +294,7 @@ public final class DiffusionTrainer {
         if (config.outputDir() != null) {
             saveFinalModel(config.outputDir());
         }
-        TrainingSummary summary = new TrainingSummary(globalStep, globalStep - startStep, epoch, seconds, lastEpochMean,
+        TrainingSummary summary = new TrainingSummary(globalStep, globalStep - startStep, epoch, stepsPerEpoch(), seconds, lastEpochMean,
                 runLosses.isEmpty() ? Double.NaN : runLosses.get(runLosses.size() - 1), List.copyOf(runLosses),
                 config.outputDir(), config.logDir());
         tell(l -> l.onTrainEnd(summary));

@@ -159,7 +159,9 @@ class DiffusionTrainerTest {
         try (NDManager m = NDManager.newBaseManager(); UNet2DModel unet = model(m, 8, 5)) {
             DiffusionTrainer t = new DiffusionTrainer(unet, scheduler(), data,
                     cfg.optLogDir(log).optSaveModelEvery(2).optMaxSteps(4).build());
-            List<Double> first = t.train().losses();
+            TrainingSummary stopped = t.train();
+            assertTrue(stopped.toString().startsWith("trained 4 steps (4 in this run) over 1.33 epochs in "), stopped.toString());
+            List<Double> first = stopped.losses();
             assertEquals(full.get(0), first.get(0)); // the same start, bit for bit
             assertLossesClose(full.subList(1, 4), first.subList(1, 4));
         }
@@ -192,6 +194,19 @@ class DiffusionTrainerTest {
             assertEquals("step,epoch,loss,lr,seconds", lines.get(0));
             assertEquals(10, lines.size());
             assertTrue(lines.get(9).startsWith("9,2,"));
+            assertTrue(s.toString().startsWith("trained 9 steps (5 in this run) over 3 epochs in "), s.toString());
+        }
+        // resumed where max_steps is already reached: a clear "nothing left", no NaN loss printed or stored
+        try (NDManager m = NDManager.newBaseManager(); UNet2DModel unet = model(m, 8, 99)) {
+            DiffusionTrainer t = new DiffusionTrainer(unet, scheduler(), data,
+                    cfg.optLogDir(log).optSaveModelEvery(0).optMaxSteps(4).build());
+            assertEquals(4, t.resume(log).globalStep());
+            TrainingSummary s = t.train();
+            assertEquals(0, s.stepsThisRun());
+            assertTrue(s.toString().startsWith("nothing left to train: the run already stands at step 4 (1.33 epochs)"),
+                    s.toString());
+            assertFalse(s.toString().contains("NaN") || s.toJson().contains("NaN"), s + "\n" + s.toJson());
+            assertTrue(s.toJson().contains("\"final_loss\": null"), s.toJson());
         }
     }
 
