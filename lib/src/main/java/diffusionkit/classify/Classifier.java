@@ -155,7 +155,7 @@ public abstract class Classifier implements AutoCloseable {
             throw new IllegalArgumentException(String.join("; ", problems) + ". Save " + CONFIG_FILE + " and "
                     + WEIGHTS_FILE + " together (save(folder)).");
         }
-        params.forEach((k, p) -> p.set(loaded.get(k).toType(p.getDataType(), false).toFloatArray()));
+        params.forEach((k, p) -> diffusionkit.util.Tensors.copyInto(loaded.get(k), p));
     }
 
     /** Writes {@value #CONFIG_FILE} and {@value #WEIGHTS_FILE} into {@code folder}, atomically. */

@@ -396,9 +396,7 @@ public final class ClassConditionedUNet implements NoisePredictor {
         unet.loadStateDict(unetPart);
         if (emb != null) {
             NDArray w = classEmb.weight().getArray();
-            try (NDArray src = emb.toDevice(w.getDevice(), true).toType(DataType.FLOAT32, false)) {
-                src.copyTo(w);
-            }
+            diffusionkit.util.Tensors.copyInto(emb, w);
         }
     }
 

@@ -17,8 +17,6 @@ import diffusionkit.util.DeviceChoice;
 import diffusionkit.util.Scalars;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -391,14 +389,7 @@ public final class UNet2DModel extends ModuleBlock implements NoisePredictor {
     }
 
     private static void copyInto(NDArray target, NDArray src) {
-        ByteBuffer data;
-        try (NDArray f = src.toType(DataType.FLOAT32, true)) {
-            ByteBuffer host = f.toByteBuffer();
-            data = ByteBuffer.allocateDirect(host.remaining()).order(ByteOrder.nativeOrder());
-            data.put(host.duplicate().order(host.order()));
-            data.flip();
-        }
-        target.set(data);
+        diffusionkit.util.Tensors.copyInto(src, target);
     }
 
     private static String legacyToCurrent(String key, Set<String> attentionPaths) {

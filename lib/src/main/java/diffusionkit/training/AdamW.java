@@ -199,7 +199,7 @@ public final class AdamW {
 
     private NDArray copy(NDArray a) {
         NDArray c = manager.create(a.getShape(), a.getDataType());
-        a.copyTo(c);
+        diffusionkit.util.Tensors.copyInto(a, c);
         return c;
     }
 

@@ -565,7 +565,7 @@ public final class DiffusionTrainer {
                     if (src == null) {
                         throw new CheckpointException(e + " has no '" + en.getKey() + "': it belongs to another model.");
                     }
-                    src.copyTo(en.getValue());
+                    diffusionkit.util.Tensors.copyInto(src, en.getValue());
                 }
                 ema.setSteps(st.emaSteps());
             }
