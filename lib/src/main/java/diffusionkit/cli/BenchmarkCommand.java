@@ -110,15 +110,16 @@ final class BenchmarkCommand extends KitCommand {
         try (NDManager m = NDManager.newBaseManager(DeviceChoice.device())) {
             matmul = matmulGflops(m);
             System.out.printf(Locale.ROOT, "matmul 2048x2048 float32: %.0f GFLOP/s (median of %d)%n", matmul, Math.max(3, runs));
-            if (only == null || only.equals("unet_b")) {
-                try (UNet2DModel unet = new UNet2DModel(ClassConditionedUNet.courseUNetConfig(4), m)) {
+            Map<String, UNet2DConfig> cases = cases();
+            if (cases.containsKey("unet_b")) {
+                try (UNet2DModel unet = new UNet2DModel(cases.get("unet_b"), m)) {
                     report.add(time("unet_b forward bs80", () -> forward(unet, m, 80, 28)));
                     report.add(time("unet_b train step bs128", trainStep(unet, m, 128, 28)));
                     report.add(time("unet_b train step bs32", trainStep(unet, m, 32, 28)));
                 }
             }
-            if (only == null || only.equals("rgb32")) {
-                try (UNet2DModel unet = new UNet2DModel(rgb32(), m)) {
+            if (cases.containsKey("rgb32")) {
+                try (UNet2DModel unet = new UNet2DModel(cases.get("rgb32"), m)) {
                     report.add(time("rgb32 forward bs80", () -> forward(unet, m, 80, 32)));
                     report.add(time("rgb32 train step bs128", trainStep(unet, m, 128, 32)));
                 }
@@ -214,8 +215,8 @@ final class BenchmarkCommand extends KitCommand {
 
     /** Per-operator self times of one forward at batch 80 and one training step at batch 128, after a warm-up. */
     private void profile(NDManager m) {
-        java.nio.file.Path dir = diffusionkit.data.KitHome.find() != null
-                ? diffusionkit.data.KitHome.find().resolve("runs/benchmark-profile") : java.nio.file.Path.of("runs/benchmark-profile");
+        java.nio.file.Path home = diffusionkit.data.KitHome.find();
+        java.nio.file.Path dir = (home != null ? home : java.nio.file.Path.of("")).resolve("runs/benchmark-profile");
         for (Map.Entry<String, UNet2DConfig> c : cases().entrySet()) {
             int size = c.getValue().sampleSize()[0];
             try (UNet2DModel unet = new UNet2DModel(c.getValue(), m)) {

@@ -40,15 +40,15 @@ final class OpProfile {
         Files.createDirectories(trace.toAbsolutePath().getParent());
         JniUtils.startProfile(false, false, false);
         long t0 = System.nanoTime();
+        long wallNanos;
         try {
             work.run();
         } finally {
-            long t1 = System.nanoTime();
+            wallNanos = System.nanoTime() - t0;
             JniUtils.stopProfile(trace.toString());
-            t0 = t1 - t0;
         }
         try (Reader r = Files.newBufferedReader(trace)) {
-            return new Profile(selfTimes(JsonParser.parseReader(r)), t0 / 1e6);
+            return new Profile(selfTimes(JsonParser.parseReader(r)), wallNanos / 1e6);
         }
     }
 

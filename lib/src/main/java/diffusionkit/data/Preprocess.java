@@ -75,7 +75,11 @@ public record Preprocess(int imageSize, boolean randomFlip, int channels) {
             throw new IllegalArgumentException("applyTo needs a batch [N, C, H, W], got " + s);
         }
         int n = (int) s.get(0), c = (int) s.get(1), h = (int) s.get(2), w = (int) s.get(3);
-        float[] all = images.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+        ai.djl.ndarray.NDArray asFloat = images.toType(ai.djl.ndarray.types.DataType.FLOAT32, false);
+        float[] all = asFloat.toFloatArray();
+        if (asFloat != images) {
+            asFloat.close();
+        }
         Preprocess steps = new Preprocess(imageSize, false, channels);
         int plane = c * h * w;
         float[] out = null;
@@ -94,8 +98,13 @@ public record Preprocess(int imageSize, boolean randomFlip, int channels) {
         }
         int outH = imageSize > 0 ? imageSize : h, outW = imageSize > 0 ? imageSize : w;
         int outC = n == 0 ? (channels > 0 ? channels : c) : outPlane / (outH * outW);
-        return images.getManager().create(out == null ? new float[0] : out, new ai.djl.ndarray.types.Shape(n, outC, outH, outW))
-                .toDevice(images.getDevice(), false);
+        ai.djl.ndarray.NDArray host = images.getManager().create(out == null ? new float[0] : out,
+                new ai.djl.ndarray.types.Shape(n, outC, outH, outW));
+        ai.djl.ndarray.NDArray placed = host.toDevice(images.getDevice(), false);
+        if (placed != host) {
+            host.close();
+        }
+        return placed;
     }
 
     private static float[] toGrey(float[] rgb, int plane) {

@@ -31,7 +31,7 @@ public final class Tensors {
                 return null;
             });
         } finally {
-            if (placed != typed && placed != src) {
+            if (placed != typed) {
                 placed.close();
             }
             if (typed != src) {
