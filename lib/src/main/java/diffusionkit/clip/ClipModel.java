@@ -1,5 +1,6 @@
 package diffusionkit.clip;
 
+import diffusionkit.hub.Pretrained;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -91,6 +92,19 @@ public final class ClipModel implements AutoCloseable {
      *     and what to put where
      */
     public static ClipModel fromPretrained(Path folder, NDManager manager) throws IOException {
+        return fromFolder(folder, manager);
+    }
+
+    /**
+     * Loads a CLIP by hub id ({@value #HUB_MODEL}: its config, safetensors weights and tokenizer files are fetched into
+     * the Hugging Face cache, or read from it offline), kit model name ({@code emoji-clip}) or folder path; see
+     * {@link Pretrained}.
+     */
+    public static ClipModel fromPretrained(String idOrPath, NDManager manager) throws IOException {
+        return fromFolder(Pretrained.clip(idOrPath), manager);
+    }
+
+    private static ClipModel fromFolder(Path folder, NDManager manager) throws IOException {
         checkFolder(folder, false);
         ClipConfig config = ClipConfig.load(folder);
         NDManager own = manager.newSubManager();

@@ -1,5 +1,6 @@
 package diffusionkit.clip;
 
+import diffusionkit.hub.Pretrained;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -166,6 +167,14 @@ public final class ClipTokenizer {
                     + " into " + folder + " (vocab.json and merges.txt are enough for the tokenizer).");
         }
         return contextLength == t.contextLength ? t : t.withContextLength(contextLength);
+    }
+
+    /**
+     * Loads the tokenizer of a hub id ({@code openai/clip-vit-base-patch32}: its tokenizer files are fetched into the
+     * Hugging Face cache, or read from it offline), kit model name or folder path; see {@link Pretrained}.
+     */
+    public static ClipTokenizer fromPretrained(String idOrPath) throws IOException {
+        return fromPretrained(Pretrained.folder(idOrPath, Pretrained.Kind.CLIP_TOKENIZER, null));
     }
 
     /** Loads Hugging Face's {@code vocab.json} (token to id) and {@code merges.txt} ({@code #version} line, then one merge per line). */

@@ -1,5 +1,6 @@
 package diffusionkit.models;
 
+import diffusionkit.hub.Pretrained;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -428,6 +429,16 @@ public final class ClassConditionedUNet implements NoisePredictor {
                         + this + "): " + e.getMessage(), e);
             }
         }
+    }
+
+    /**
+     * Loads the model of a hub id, kit model name ({@code mnist-conditional}) or folder path; see {@link Pretrained}.
+     *
+     * @param manager parameters live on a sub-manager of it; null: a new manager on the default device
+     * @throws CheckpointException as {@link #fromPretrained(Path, NDManager)}
+     */
+    public static ClassConditionedUNet fromPretrained(String idOrPath, NDManager manager) throws IOException {
+        return fromPretrained(Pretrained.pipeline(idOrPath), manager);
     }
 
     /**

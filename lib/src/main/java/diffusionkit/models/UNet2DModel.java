@@ -1,5 +1,6 @@
 package diffusionkit.models;
 
+import diffusionkit.hub.Pretrained;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -441,6 +442,18 @@ public final class UNet2DModel extends ModuleBlock implements NoisePredictor {
      *     weights do not fit the config (the message lists the keys)
      */
     public static UNet2DModel fromPretrained(Path folder, NDManager manager) throws IOException {
+        return fromFolder(folder, manager);
+    }
+
+    /**
+     * Loads a UNet by hub id (a bare UNet repository, or a pipeline repository's {@code unet/}), kit model name or
+     * folder path; see {@link Pretrained}.
+     */
+    public static UNet2DModel fromPretrained(String idOrPath, NDManager manager) throws IOException {
+        return fromFolder(Pretrained.unet(idOrPath), manager);
+    }
+
+    private static UNet2DModel fromFolder(Path folder, NDManager manager) throws IOException {
         UNet2DConfig config = UNet2DConfig.load(folder);
         return ModelFolder.load(folder.resolve(UNet2DConfig.CONFIG_NAME), () -> new UNet2DModel(config, manager),
                 scratch -> ModelFolder.readWeights(folder, null, scratch), UNet2DModel::loadStateDict);

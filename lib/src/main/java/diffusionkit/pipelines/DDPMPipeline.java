@@ -1,5 +1,6 @@
 package diffusionkit.pipelines;
 
+import diffusionkit.hub.Pretrained;
 import ai.djl.ndarray.NDManager;
 import diffusionkit.models.NoisePredictor;
 import diffusionkit.schedulers.Scheduler;
@@ -34,6 +35,20 @@ public class DDPMPipeline extends DiffusionPipeline {
     /** Loads a pipeline folder or a bare UNet folder, as {@link DiffusionPipeline#fromPretrained(Path)}. */
     public static DDPMPipeline fromPretrained(Path folder) throws IOException {
         return fromPretrained(folder, null);
+    }
+
+    /**
+     * Loads a model by hub id ({@code "google/ddpm-celebahq-256"}, optionally {@code @revision}), kit model name
+     * ({@code "emoji-base"}) or folder path: {@code DDPMPipeline.from_pretrained(...)}. A hub id is fetched into the
+     * Hugging Face cache (shared with Python), or read from it offline: see {@link Pretrained}.
+     */
+    public static DDPMPipeline fromPretrained(String idOrPath) throws IOException {
+        return fromPretrained(Pretrained.pipeline(idOrPath), null);
+    }
+
+    /** {@link #fromPretrained(String)}, parameters under {@code manager} (null: a new one). */
+    public static DDPMPipeline fromPretrained(String idOrPath, NDManager manager) throws IOException {
+        return fromPretrained(Pretrained.pipeline(idOrPath), manager);
     }
 
     /** Loads a pipeline folder or a bare UNet folder, parameters under {@code manager} (null: a new one). */

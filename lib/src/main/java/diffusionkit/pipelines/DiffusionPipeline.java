@@ -1,5 +1,6 @@
 package diffusionkit.pipelines;
 
+import diffusionkit.hub.Pretrained;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -68,6 +69,17 @@ public class DiffusionPipeline implements AutoCloseable {
     /** Loads a pipeline folder or a bare UNet folder, on {@link DeviceChoice#device()}. */
     public static DiffusionPipeline fromPretrained(Path folder) throws IOException {
         return fromPretrained(folder, null);
+    }
+
+    /**
+     * Loads a pipeline by hub id ({@code "google/ddpm-celebahq-256"}, optionally {@code @revision}), kit model name
+     * ({@code "emoji-base"}) or folder path, as diffusers' {@code from_pretrained}: a hub id is fetched into the Hugging
+     * Face cache shared with Python (only the files a pipeline needs), or read from it offline; see {@link Pretrained}.
+     *
+     * @param manager parameters live under it; null for a new manager on the kit's device
+     */
+    public static DiffusionPipeline fromPretrained(String idOrPath, NDManager manager) throws IOException {
+        return fromPretrained(Pretrained.pipeline(idOrPath), manager);
     }
 
     /**

@@ -1,5 +1,6 @@
 package diffusionkit.schedulers;
 
+import diffusionkit.hub.Pretrained;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 
@@ -35,6 +36,15 @@ public interface Scheduler {
         } catch (IllegalArgumentException e) {
             throw new diffusionkit.io.CheckpointException(e.getMessage(), e);
         }
+    }
+
+    /**
+     * Loads the scheduler of a hub id (a pipeline repository's {@code scheduler/}, or a repository with
+     * {@code scheduler_config.json}), kit model name or folder path: {@code DDPMScheduler.from_pretrained(id,
+     * subfolder="scheduler")}; see {@link Pretrained}.
+     */
+    static Scheduler fromPretrained(String idOrPath) throws IOException {
+        return load(Pretrained.scheduler(idOrPath));
     }
 
     /** The scheduler a config's {@code _class_name} names (DDPMScheduler or DDIMScheduler). */
