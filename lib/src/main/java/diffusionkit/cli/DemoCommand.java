@@ -10,6 +10,7 @@ import java.io.IOException;
 import diffusionkit.clip.ClipModel;
 import diffusionkit.clip.ClipTokenizer;
 import diffusionkit.data.KitHome;
+import diffusionkit.hub.Pretrained;
 import java.nio.file.Files;
 import java.io.PrintWriter;
 import java.net.BindException;
@@ -26,11 +27,13 @@ import java.util.concurrent.CountDownLatch;
                 "Example: ./kit demo --port 7860, then open http://127.0.0.1:7860/"})
 final class DemoCommand extends KitCommand {
 
-    @Option(names = {"--model"}, description = "a diffusers folder (pipeline or bare UNet) or a kit model name"
+    @Option(names = {"--model"}, description = "a diffusers folder (pipeline or bare UNet), a kit model name or a"
+            + " Hugging Face Hub id (google/ddpm-celebahq-256, optionally @revision)"
             + " (default: ${DEFAULT-VALUE})")
     String model = KitModels.BASE_MODEL;
 
-    @Option(names = {"--clip"}, description = "a CLIP folder (transformers layout) for prompts, or 'none' (default: "
+    @Option(names = {"--clip"}, description = "a CLIP for prompts: a folder (transformers layout), a hub id (openai/clip-vit-base-patch32)"
+            + " or 'none' (default: "
             + "the kit's emoji CLIP, datasets/models/emoji-clip, when present)")
     String clip;
 
@@ -137,12 +140,12 @@ final class DemoCommand extends KitCommand {
             Path shipped = home == null ? null : home.resolve(diffusionkit.guidance.ClipGuidance.DEFAULT_FOLDER);
             return shipped != null && Files.isRegularFile(shipped.resolve("config.json")) ? shipped : null;
         }
-        Path f = Path.of(clip);
         try {
+            Path f = Pretrained.clip(clip); // a folder, a kit model name or a hub id (openai/clip-vit-base-patch32)
             ClipModel.checkFolder(f, true);
+            return f;
         } catch (IOException e) {
             throw new IllegalArgumentException("--clip: " + e.getMessage(), e);
         }
-        return f;
     }
 }

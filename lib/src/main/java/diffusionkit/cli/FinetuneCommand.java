@@ -30,7 +30,8 @@ final class FinetuneCommand extends TrainOptions {
     int imageSize = 256;
 
     @Option(names = {"--start_model", "--start-model"},
-            description = "a diffusers folder (pipeline or bare UNet) or a kit model name from datasets/models/"
+            description = "a diffusers folder (pipeline or bare UNet), a kit model name from datasets/models/ or a"
+                    + " Hugging Face Hub id (google/ddpm-celebahq-256, optionally @revision)"
                     + " (default: ${DEFAULT-VALUE})")
     String startModel = KitModels.BASE_MODEL;
 

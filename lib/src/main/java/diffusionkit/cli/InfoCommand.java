@@ -23,5 +23,6 @@ final class InfoCommand implements Runnable {
         System.out.println(Convolutions.describe());
         System.out.println(diffusionkit.util.MallocSettings.describe());
         System.out.println(diffusionkit.models.FusedOps.describe());
+        System.out.println("Hugging Face Hub: " + diffusionkit.hub.HubSettings.fromEnvironment().describe());
     }
 }

@@ -1,6 +1,8 @@
 package diffusionkit.cli;
 
 import diffusionkit.data.KitHome;
+import diffusionkit.hub.HubException;
+import diffusionkit.hub.Pretrained;
 import diffusionkit.io.CheckpointException;
 import diffusionkit.models.UNet2DModel;
 
@@ -12,8 +14,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Finds models for {@code --start_model} and {@code --model}: a local diffusers folder (pipeline or bare UNet), or
- * the name of one of the kit's own models under {@code datasets/models/<name>} of the kit's checkout.
+ * Finds models for {@code --start_model} and {@code --model}: a local diffusers folder (pipeline or bare UNet), the
+ * name of one of the kit's own models under {@code datasets/models/<name>} of the kit's checkout, or a Hugging Face Hub
+ * id ({@link Pretrained}).
  */
 final class KitModels {
 
@@ -43,23 +46,24 @@ final class KitModels {
     }
 
     /**
-     * The folder for {@code nameOrPath}, checked to hold weights.
+     * The folder for {@code nameOrPath} (a folder, a kit model name, or a Hugging Face Hub id such as
+     * google/ddpm-celebahq-256, optionally @revision, fetched into the Hugging Face cache: see {@link Pretrained}),
+     * checked to hold weights.
      *
      * @param option the option's name, for the messages
      * @throws CheckpointException naming what is wrong and the fix
      */
-    static Path resolve(String nameOrPath, String option) throws CheckpointException {
-        Path p = Paths.get(nameOrPath);
-        Path folder = null;
-        if (Files.isDirectory(p)) {
-            folder = p;
-        } else if (modelsRoot() != null && !nameOrPath.contains("/") && Files.isDirectory(modelsRoot().resolve(nameOrPath))) {
-            folder = modelsRoot().resolve(nameOrPath);
-        }
-        if (folder == null) {
-            throw new CheckpointException(option + " '" + nameOrPath + "' is neither a folder nor a kit model. Kit models"
-                    + " (datasets/models/): " + names() + ". Or give a diffusers folder (model_index.json + unet/ +"
-                    + " scheduler/, or config.json + " + UNet2DModel.WEIGHTS_NAME + ").");
+    static Path resolve(String nameOrPath, String option) throws IOException {
+        Path folder;
+        try {
+            folder = Pretrained.pipeline(nameOrPath);
+        } catch (HubException e) {
+            throw new HubException(e.reason(), option + " '" + nameOrPath + "': " + e.getMessage(), e);
+        } catch (CheckpointException e) { // neither a folder, a kit model nor a hub id
+            throw new CheckpointException(option + " '" + nameOrPath + "' is neither a folder, a kit model nor a hub id."
+                    + " Kit models (datasets/models/): " + names() + ". Or give a diffusers folder (model_index.json +"
+                    + " unet/ + scheduler/, or config.json + " + UNet2DModel.WEIGHTS_NAME + "), or a Hugging Face Hub id"
+                    + " (org/name, e.g. google/ddpm-celebahq-256).", e);
         }
         Path unet = Files.isDirectory(folder.resolve("unet")) ? folder.resolve("unet") : folder;
         if (!Files.isRegularFile(unet.resolve(UNet2DModel.WEIGHTS_NAME))

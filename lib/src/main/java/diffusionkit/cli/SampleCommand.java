@@ -18,7 +18,8 @@ import java.util.Locale;
                 "Example: ./kit sample --model emoji-base --num_images 16 --steps 50 --output samples.png"})
 final class SampleCommand extends KitCommand {
 
-    @Option(names = {"--model"}, description = "a diffusers folder (pipeline or bare UNet) or a kit model name"
+    @Option(names = {"--model"}, description = "a diffusers folder (pipeline or bare UNet), a kit model name or a"
+            + " Hugging Face Hub id (google/ddpm-celebahq-256, optionally @revision)"
             + " (default: ${DEFAULT-VALUE})")
     String model = KitModels.BASE_MODEL;
 

@@ -72,9 +72,15 @@ public final class Pretrained {
         return folder(ref, Kind.CLIP, null);
     }
 
-    /** Whether {@code ref} would be looked up on the hub (it is neither a folder nor a kit model, and is a hub id). */
+    /**
+     * Whether {@code ref} would be looked up on the hub: it is neither a folder nor a kit model, and is a hub id with
+     * its organisation ({@code org/name}). A bare name is never sent to the hub (the hub's few legacy ids without an
+     * organisation are not diffusion models): a mistyped kit model name gets a message listing the kit's models,
+     * not a network request.
+     */
     public static boolean isHubReference(String ref) {
-        return local(ref) == null && HubCache.isRepoId(idOf(ref));
+        String id = idOf(ref);
+        return local(ref) == null && id.contains("/") && HubCache.isRepoId(id);
     }
 
     /**
@@ -98,7 +104,7 @@ public final class Pretrained {
         }
         String id = idOf(ref);
         String revision = ref.contains("@") ? ref.substring(ref.indexOf('@') + 1) : Hub.MAIN;
-        if (!HubCache.isRepoId(id)) {
+        if (!isHubReference(ref)) {
             throw new CheckpointException("'" + ref + "' is neither a folder here (" + Paths.get(ref).toAbsolutePath()
                     + " does not exist), nor a kit model (" + kitModels() + "), nor a hub id (org/name, e.g."
                     + " google/ddpm-cifar10-32, optionally @revision). Check the path.");

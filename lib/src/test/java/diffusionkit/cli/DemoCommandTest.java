@@ -112,7 +112,7 @@ class DemoCommandTest {
         int code = cl.execute("demo", "--port", "0", "--model", "no-such-model");
         assertEquals(1, code);
         String e = err.toString();
-        assertTrue(e.startsWith("error: --model 'no-such-model' is neither a folder nor a kit model."), e);
+        assertTrue(e.startsWith("error: --model 'no-such-model' is neither a folder, a kit model nor a hub id."), e);
         assertTrue(e.contains("emoji-base"), "the message lists the kit's models: " + e);
         assertTrue(e.contains("Or give a diffusers folder"), e);
     }

@@ -142,7 +142,7 @@ class TrainCommandsTest {
         Files.copy(model16.resolve("unet/config.json"), noWeights.resolve("unet/config.json"));
         assertFails("has no weights (diffusion_pytorch_model.safetensors, or the older diffusion_pytorch_model.bin)", "finetune", "--start_model",
                 noWeights.toString(), "--image_size", "16");
-        assertFails("is neither a folder nor a kit model", "finetune", "--start_model", "no-such-model");
+        assertFails("is neither a folder, a kit model nor a hub id", "finetune", "--start_model", "no-such-model");
         assertFails("is neither a preset", "pretrain", "--config", "no-such-config");
     }
 

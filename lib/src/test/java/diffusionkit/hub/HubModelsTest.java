@@ -96,4 +96,28 @@ class HubModelsTest {
             }
         }
     }
+
+    @Test
+    void theCommandsTakeAHubId(@TempDir Path tmp) throws Exception {
+        try (LoopbackHub server = new LoopbackHub()) {
+            HubTest.tinyPipeline(server, HubTest.ID);
+            setProperty("HF_ENDPOINT", server.endpoint());
+            setProperty("HF_HUB_CACHE", tmp.resolve("cache").toString());
+            Path png = tmp.resolve("grid.png");
+            java.io.StringWriter err = new java.io.StringWriter();
+            picocli.CommandLine cl = diffusionkit.cli.Main.commandLine();
+            cl.setErr(new java.io.PrintWriter(err));
+            int code = cl.execute("sample", "--model", HubTest.ID, "--num_images", "1", "--steps", "2", "--upscale", "1",
+                    "--output", png.toString(), "--device", "cpu");
+            assertEquals(0, code, err.toString());
+            assertEquals(16 + 2 * 2, javax.imageio.ImageIO.read(png.toFile()).getWidth(), "one 16-pixel sample of unet_a, padded");
+
+            cl = diffusionkit.cli.Main.commandLine();
+            err = new java.io.StringWriter();
+            cl.setErr(new java.io.PrintWriter(err));
+            assertNotEquals(0, cl.execute("sample", "--model", "kit-test/missing", "--output", png.toString()));
+            assertTrue(err.toString().contains("--model 'kit-test/missing': the hub has no repository kit-test/missing"),
+                    err.toString());
+        }
+    }
 }

@@ -255,6 +255,12 @@ class HubTest {
         // neither a folder, nor a kit model, nor a hub id: no request, a message that says so
         Exception neither = assertThrows(diffusionkit.io.CheckpointException.class,
                 () -> Pretrained.pipeline("runs/does/not/exist"));
+        // nor is a bare name (a mistyped kit model) sent to the hub
+        assertFalse(Pretrained.isHubReference("emoji-bsae"));
+        assertTrue(Pretrained.isHubReference("google/ddpm-cifar10-32@main"));
+        int before = server.log.size();
+        assertThrows(diffusionkit.io.CheckpointException.class, () -> Pretrained.folder("emoji-bsae", Pretrained.Kind.PIPELINE, hub()));
+        assertEquals(before, server.log.size());
         assertTrue(neither.getMessage().contains("neither a folder here") && neither.getMessage().contains("org/name"),
                 neither.getMessage());
     }
