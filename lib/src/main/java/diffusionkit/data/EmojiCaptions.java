@@ -53,8 +53,10 @@ public final class EmojiCaptions {
             case "emoji-twitter" -> "twitter";
             default -> throw new DataException("captions exist for emoji-google and emoji-twitter, not '" + datasetName + "'");
         };
-        Path dir = data.ensure(style.equals("google") ? PackagedDatasets.EMOJI_GOOGLE : PackagedDatasets.EMOJI_TWITTER);
-        Map<String, List<String>> keywords = keywords(data.ensure(PackagedDatasets.EMOJILIB).resolve("dist/emoji-en-US.json"));
+        List<Path> dirs = data.ensure(List.of(style.equals("google") ? PackagedDatasets.EMOJI_GOOGLE
+                : PackagedDatasets.EMOJI_TWITTER, PackagedDatasets.EMOJILIB), "the captions of '" + datasetName + "'");
+        Path dir = dirs.get(0);
+        Map<String, List<String>> keywords = keywords(dirs.get(1).resolve("dist/emoji-en-US.json"));
         ImageDataset images = colours ? data.load(datasetName) : null;
         List<List<String>> out = new ArrayList<>();
         try (Reader r = Files.newBufferedReader(dir.resolve("emoji.json"))) {

