@@ -78,6 +78,8 @@ if [ "$BUILD" = 1 ]; then
   PROFILE=()
   if [ "$GPU" = 1 ]; then PROFILE=(-Pgpu); fi
   (cd "$ROOT" && mvn -q -B -DskipTests "${PROFILE[@]}" -pl environment/kernel -am install)
+  # ./kit rebuilds with the same profile (a CPU build would bring the CPU natives back onto a GPU machine's classpath)
+  if [ "$GPU" = 1 ]; then echo gpu > "$ROOT/lib/target/.kit-profile"; else rm -f "$ROOT/lib/target/.kit-profile"; fi
 fi
 if [ ! -f "$DIST/diffusion-kit-kernel.jar" ] || [ ! -d "$DIST/lib" ]; then
   echo "install-kernel.sh: $DIST/diffusion-kit-kernel.jar is missing: run without --no-build." >&2

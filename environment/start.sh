@@ -10,6 +10,8 @@
 #   bash environment/start.sh --headless   execute every notebook top to bottom and write executed copies
 #                                          to target/executed-notebooks/ (quick mode unless KIT_MODE=full)
 #   options: --port N (default 8888), --lab (JupyterLab when installed), --ip ADDR (default 127.0.0.1)
+#            --gpu (build with -Pgpu: no CPU natives; DJL downloads the CUDA build of libtorch once, or loads the one
+#                   PYTORCH_LIBRARY_PATH names: see environment/GPU.md; the notebooks and ./kit then run on the GPU)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -18,13 +20,15 @@ HEADLESS=0
 PORT=8888
 IP=127.0.0.1
 UI=notebook
+KERNEL_ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --headless) HEADLESS=1; shift ;;
     --port) PORT="$2"; shift 2 ;;
     --ip) IP="$2"; shift 2 ;;
     --lab) UI=lab; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --gpu) KERNEL_ARGS+=(--gpu); export DJL_OFFLINE=false; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "start.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -48,7 +52,7 @@ fi
 export MALLOC_ARENA_MAX=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824
 
 echo "== building the kit and the Java kernel; installing Jupyter if needed"
-bash environment/install-kernel.sh
+bash environment/install-kernel.sh "${KERNEL_ARGS[@]}"
 
 echo "== datasets"
 touch lib/target/.kit-built   # the build above is current: ./kit needs no rebuild
