@@ -35,11 +35,41 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
             line.getErr().println("error: " + ex.getMessage());
+            String hint = nativeLibraryHint(ex, Main.class.getClassLoader().getResource("pytorch/cpu/") != null);
+            if (hint != null) {
+                line.getErr().println(hint);
+            }
             if (Boolean.getBoolean("diffusionkit.debug")) {
                 ex.printStackTrace(line.getErr());
             }
             return 1;
         });
         return cl;
+    }
+
+    /**
+     * What to do when DJL cannot load PyTorch's native library ({@code EngineException} in the chain), or null. A GPU
+     * build ({@code -Pgpu}) has no CPU natives: DJL downloads the CUDA build of libtorch at first use, which needs
+     * internet (offline it says only "Failed to save pytorch index file").
+     *
+     * @param cpuNativesPresent whether the CPU natives jar is on the class path
+     */
+    static String nativeLibraryHint(Throwable ex, boolean cpuNativesPresent) {
+        boolean engine = false;
+        for (Throwable c = ex; c != null && !engine; c = c.getCause()) {
+            engine = c instanceof ai.djl.engine.EngineException;
+        }
+        if (!engine) {
+            return null;
+        }
+        if (cpuNativesPresent) {
+            return "hint: DJL could not load PyTorch's CPU natives (ai.djl.pytorch:pytorch-native-cpu); rebuild with"
+                    + " environment/install-kernel.sh (or mvn -B -DskipTests install) and check ./kit info.";
+        }
+        return "hint: this is a GPU build (-Pgpu: no CPU natives), so DJL must download the CUDA build of libtorch 2.7.1"
+                + " at first use, which needs internet and -Dai.djl.offline=false (DJL_OFFLINE=false for ./kit). Without"
+                + " internet, point PYTORCH_LIBRARY_PATH at a folder holding libtorch 2.7.1 (with PYTORCH_VERSION=2.7.1 and"
+                + " PYTORCH_FLAVOR=cu128, or cpu), or rebuild for the CPU: environment/install-kernel.sh without --gpu."
+                + " See environment/GPU.md.";
     }
 }
