@@ -181,6 +181,25 @@ class HubTest {
     }
 
     @Test
+    void aStalledDownloadTimesOutAndResumes() throws Exception {
+        server.stallNextDownload(WEIGHTS, 500_000, Duration.ofSeconds(3));
+        HubSettings impatient = server.settings(cache).withTimeouts(Duration.ofSeconds(5), Duration.ofMillis(500));
+        Path file = hub(impatient).download(ID, WEIGHTS, null);
+        assertArrayEquals(repo.files.get(WEIGHTS), Files.readAllBytes(file));
+        assertEquals(Arrays.asList(null, "bytes=500000-"), server.requests("GET").stream()
+                .filter(r -> r.path().startsWith("/cdn/")).map(LoopbackHub.Request::range).toList());
+        assertTrue(messages().contains("cut at 500.0 kB") && messages().contains("Read timed out"), messages());
+    }
+
+    @Test
+    void aRenamedRepositoryIsFollowedByItsRelativeRedirect() throws Exception {
+        server.rename("kit-test/old-name", ID);
+        Path file = hub().download("kit-test/old-name", "unet/config.json", null);
+        assertArrayEquals(repo.files.get("unet/config.json"), Files.readAllBytes(file));
+        assertTrue(file.startsWith(cache.resolve("models--kit-test--old-name")), "cached under the id asked for, as huggingface_hub");
+    }
+
+    @Test
     void aPartialDownloadLeftByAnEarlierProcessIsResumed() throws Exception {
         byte[] weights = repo.files.get(WEIGHTS);
         String sha = LoopbackHub.sha256Hex(weights);

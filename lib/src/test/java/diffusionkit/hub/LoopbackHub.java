@@ -32,7 +32,8 @@ import java.util.regex.Pattern;
  * {@code 127.0.0.1}) with {@code X-Linked-Etag} (its sha256) and {@code X-Linked-Size}; every answer carries
  * {@code X-Repo-Commit}. Errors as the hub: 401 {@code RepoNotFound}, 401 {@code GatedRepo} without the right token,
  * 404 {@code RevisionNotFound}, 404 {@code EntryNotFound} (with the commit). The CDN honours {@code Range}. Faults on
- * demand: a body cut after some bytes, a corrupted body, a slow answer. Every request is logged.
+ * demand: a body cut after some bytes, a body that stalls, a corrupted body, a slow answer, a renamed repository (307
+ * with a relative Location). Every request is logged.
  */
 final class LoopbackHub implements AutoCloseable {
 
@@ -98,6 +99,9 @@ final class LoopbackHub implements AutoCloseable {
     private final Map<String, Long> cutAfter = new ConcurrentHashMap<>();
     private final Map<String, Boolean> corrupt = new ConcurrentHashMap<>();
     private volatile Duration headDelay = Duration.ZERO;
+    private final Map<String, Long> stallAfter = new ConcurrentHashMap<>();
+    private volatile Duration stall = Duration.ZERO;
+    private final Map<String, String> renamed = new ConcurrentHashMap<>();
 
     LoopbackHub() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -126,6 +130,17 @@ final class LoopbackHub implements AutoCloseable {
     /** Downloads of {@code path} carry one changed byte (same length). */
     void corruptDownloads(String path) {
         corrupt.put(path, true);
+    }
+
+    /** The next CDN download of {@code path} sends {@code bytes} bytes, then waits {@code d} before the rest. */
+    void stallNextDownload(String path, long bytes, Duration d) {
+        stallAfter.put(path, bytes);
+        stall = d;
+    }
+
+    /** {@code oldId} was renamed {@code newId}: its resolve requests answer 307 with a relative Location, as the hub. */
+    void rename(String oldId, String newId) {
+        renamed.put(oldId, newId);
     }
 
     /** Every HEAD answers after {@code d}. */
@@ -165,6 +180,10 @@ final class LoopbackHub implements AutoCloseable {
             String id = URLDecoder.decode(m.group(1), StandardCharsets.UTF_8);
             String rev = URLDecoder.decode(m.group(2), StandardCharsets.UTF_8);
             String file = URLDecoder.decode(m.group(3), StandardCharsets.UTF_8);
+            if (renamed.containsKey(id)) {
+                send(ex, 307, Map.of("Location", "/" + renamed.get(id) + "/resolve/" + m.group(2) + "/" + m.group(3)), null);
+                return;
+            }
             Repo repo = repos.get(id);
             if (repo == null) {
                 send(ex, 401, Map.of("X-Error-Code", "RepoNotFound", "X-Error-Message", "Repository not found"), null);
@@ -237,6 +256,16 @@ final class LoopbackHub implements AutoCloseable {
             out.flush();
             // drop the connection without the rest: the client sees the body end early
             throw new IOException("cut on purpose");
+        }
+        Long stallAt = stallAfter.remove(cdnNames.get(sha));
+        if (stallAt != null && !ex.getRequestMethod().equals("HEAD")) {
+            h.forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+            ex.sendResponseHeaders(from > 0 ? 206 : 200, body.length);
+            OutputStream out = ex.getResponseBody();
+            out.write(body, 0, (int) Math.min(stallAt, body.length));
+            out.flush();
+            sleep(stall); // the client's read timeout fires in here
+            throw new IOException("stalled on purpose");
         }
         send(ex, from > 0 ? 206 : 200, h, body);
     }
