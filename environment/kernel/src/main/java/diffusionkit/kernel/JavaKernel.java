@@ -146,7 +146,9 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
         try {
             Object result = evalCell(code);
             output.sendAll();
-            return result == NO_VALUE ? null : Display.render(result);
+            return result == NO_VALUE || result == null ? null : renderValue(result);
+        } catch (Error e) { // an Error must become the cell's error output: thrown on, it ends the message thread
+            throw new CellError(e);
         } finally {
             output.sendAll();
             control.endOfCell();
@@ -158,9 +160,8 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
     @Override
     public Object evalCell(String code) throws Exception {
         if (Magics.isCellMagic(code)) {
-            String name = code.stripLeading().substring(2).split("\\s", 2)[0];
-            throw new IllegalArgumentException("cell magics (%%" + name + ") are not supported: this kernel has"
-                    + " the line magics %classpath, %jars, %maven, %mavenRepo and %load");
+            Object value = magics.runCell(code, System.out);
+            return value == null ? NO_VALUE : value;
         }
         Object last = NO_VALUE;
         StringBuilder chunk = new StringBuilder();
@@ -204,6 +205,15 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
             remaining = complete ? info.remaining() : "";
         }
         return last;
+    }
+
+    /**
+     * Whether a snippet's value is the cell's result, as in IJava: a variable's name ({@code x}), a method call or any
+     * other expression ({@code 1 + 2}); not an assignment ({@code x = 5}) nor a declaration ({@code int x = 5}).
+     */
+    static boolean showsValue(Snippet.SubKind subKind) {
+        return subKind == Snippet.SubKind.VAR_VALUE_SUBKIND || subKind == Snippet.SubKind.OTHER_EXPRESSION_SUBKIND
+                || subKind == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND;
     }
 
     private static int startOf(String remaining, String source) {
@@ -254,9 +264,7 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
                         + " can be used once these are defined: " + missing);
             }
             Object result = control.takeResult(event.value());
-            boolean isExpression = snippet.kind() == Snippet.Kind.EXPRESSION
-                    || snippet.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND;
-            value = isExpression ? result : NO_VALUE;
+            value = showsValue(snippet.subKind()) ? result : NO_VALUE;
         }
         return value;
     }
@@ -319,6 +327,26 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
 
     private int currentCount() {
         return executionCount.get() - 1;
+    }
+
+    /**
+     * The cell's value, rendered. A {@code toString()} or renderer that throws, even an {@link Error}, gives the cell an
+     * error output that says so; the kernel goes on answering.
+     */
+    private static DisplayData renderValue(Object result) throws RenderError {
+        try {
+            return Display.render(result);
+        } catch (Throwable t) {
+            throw new RenderError(result.getClass(), t);
+        }
+    }
+
+    /** A cell's value that could not be shown: its {@code toString()} or its renderer threw. */
+    static final class RenderError extends Exception {
+        RenderError(Class<?> type, Throwable cause) {
+            super("the cell's value (a " + type.getName() + ") could not be shown: its toString() or renderer threw "
+                    + cause, cause);
+        }
     }
 
     /** An {@link Error} thrown by a cell (OutOfMemoryError, StackOverflowError...), carried as an exception. */
@@ -560,7 +588,7 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
                 + " | DJL " + resourceVersion("ai/djl/engine/api.properties", "djl_version")
                 + " | diffusion-kit " + kitVersion()
                 + "\n"
-                + "JShell kernel, IJava-compatible: display(), updateDisplay(), %maven, %jars, %classpath, %load";
+                + "JShell kernel, IJava-compatible: display(), updateDisplay(), %maven, %jars, %classpath, %load, %%loadFromPOM";
     }
 
     /** The version of the kit (and of this kernel, built with it): the one Maven wrote into kernel.properties. */

@@ -22,10 +22,14 @@ import java.util.stream.Stream;
  *   <li>{@code %classpath} prints the class path; {@code %classpath a.jar dir/} adds paths (globs allowed)</li>
  *   <li>{@code %jars lib/*.jar} adds jars (globs allowed)</li>
  *   <li>{@code %maven group:artifact:version ...} adds a Maven artifact and its dependencies</li>
- *   <li>{@code %mavenRepo id url} adds a remote repository for the next {@code %maven}</li>
- *   <li>{@code %load file.jsh} runs a file of snippets as if it were a cell</li>
+ *   <li>{@code %addMavenRepo id url} ({@code %mavenRepo}) adds a remote repository for the next {@code %maven}</li>
+ *   <li>{@code %load file} runs a file of snippets as if it were a cell ({@code .jsh}, {@code .jshell}, {@code .java},
+ *       {@code .ijava} or {@code .ipynb} appended when the name has none; a notebook runs its code cells)</li>
+ *   <li>{@code %loadFromPOM pom.xml [scopes]} and the cell magic {@code %%loadFromPOM} (a POM or loose
+ *       {@code <dependency>} / {@code <repository>} elements) add the dependencies of a POM</li>
  * </ul>
- * IJava's aliases work too: {@code %addClasspath}, {@code %addJars}, {@code %addMavenDependency}.
+ * IJava's aliases work too: {@code %addClasspath}, {@code %addJars}, {@code %addMavenDependency},
+ * {@code %addMavenDependencies}.
  */
 final class Magics {
 
@@ -56,7 +60,7 @@ final class Magics {
         return s.startsWith("%") && s.length() > 1 && Character.isLetter(s.charAt(1));
     }
 
-    /** Whether a cell starts with a cell magic ({@code %%name}), which this kernel does not have. */
+    /** Whether a cell starts with a cell magic ({@code %%name}). */
     static boolean isCellMagic(String cell) {
         return cell.stripLeading().startsWith("%%");
     }
@@ -85,10 +89,11 @@ final class Magics {
             case "jars":
                 addAll(args, "%jars", log);
                 return null;
+            case "addMavenRepo":
             case "mavenRepo":
                 if (args.size() != 2) {
                     throw new IllegalArgumentException(
-                            "%mavenRepo takes an id and a URL: %mavenRepo my-repo https://...");
+                            "%" + name + " takes an id and a URL: %" + name + " my-repo https://...");
                 }
                 repositories.add(new String[] {args.get(0), args.get(1)});
                 return null;
@@ -106,17 +111,92 @@ final class Magics {
                 if (args.size() != 1) {
                     throw new IllegalArgumentException("%load takes one file of snippets: %load path/to/file.jsh");
                 }
-                Path file = expandHome(args.get(0));
-                if (!Files.isRegularFile(file)) {
-                    throw new NoSuchFileException(file.toAbsolutePath().toString(), null,
-                            "%load: no such file (paths are relative to " + Path.of("").toAbsolutePath() + ")");
+                load(args.get(0));
+                return null; // as in IJava: what the file defines is there, nothing is shown
+            case "loadFromPOM":
+                if (args.isEmpty()) {
+                    throw new IllegalArgumentException("%loadFromPOM takes a POM file (and optionally the scopes to"
+                            + " load): %loadFromPOM path/to/pom.xml; or write the POM fragment under %%loadFromPOM");
                 }
-                return host.evalCell(Files.readString(file, StandardCharsets.UTF_8));
+                Path pom = expandHome(args.get(0));
+                if (!Files.isRegularFile(pom)) {
+                    throw new NoSuchFileException(pom.toAbsolutePath().toString(), null, "%loadFromPOM: no such file"
+                            + " (paths are relative to " + Path.of("").toAbsolutePath() + ")");
+                }
+                addPomDependencies(Files.readString(pom, StandardCharsets.UTF_8), args.subList(1, args.size()), log);
+                return null;
             default:
-                throw new IllegalArgumentException("unknown line magic %" + name
-                        + ": this kernel has %classpath, %jars, %maven, %mavenRepo and %load");
+                throw new IllegalArgumentException("unknown line magic %" + name + ": this kernel has " + LINE_MAGICS);
         }
     }
+
+    /** The line magics, for messages. */
+    static final String LINE_MAGICS = "%classpath, %jars, %maven, %addMavenRepo (%mavenRepo), %load and %loadFromPOM";
+
+    /**
+     * Runs a cell magic: the cell's first line is {@code %%name args}, the rest its body.
+     *
+     * @return a value to show, or {@code null}
+     */
+    Object runCell(String cell, PrintStream log) throws Exception {
+        String stripped = cell.stripLeading();
+        int eol = stripped.indexOf('\n');
+        String header = eol < 0 ? stripped : stripped.substring(0, eol);
+        String body = eol < 0 ? "" : stripped.substring(eol + 1);
+        List<String> words = split(header.substring(2));
+        String name = words.isEmpty() ? "" : words.get(0);
+        List<String> args = words.subList(Math.min(1, words.size()), words.size());
+        if (name.equals("loadFromPOM")) {
+            addPomDependencies(body, args, log);
+            return null;
+        }
+        throw new IllegalArgumentException("unknown cell magic %%" + name + ": this kernel has %%loadFromPOM, and the"
+                + " line magics " + LINE_MAGICS);
+    }
+
+    /** Resolves the dependencies of a POM or POM fragment ({@link PomFragment}) and adds them to the class path. */
+    private void addPomDependencies(String pomText, List<String> scopes, PrintStream log) throws Exception {
+        PomFragment pom = PomFragment.parse(pomText, scopes);
+        if (pom.dependencies().isEmpty()) {
+            throw new IllegalArgumentException("%loadFromPOM: no <dependency> in it" + (scopes.isEmpty() ? ""
+                    : " with the scopes " + scopes) + ": paste the <dependency> elements (and any <repository>).");
+        }
+        List<Path> jars = MavenResolver.resolvePom(pom.dependencies(), pom.repositories(), log);
+        jars.forEach(host::addToClasspath);
+        log.println("%loadFromPOM: added " + jars.size() + " jar(s) for " + pom.dependencies().size()
+                + " dependenc" + (pom.dependencies().size() == 1 ? "y" : "ies"));
+    }
+
+    /**
+     * {@code %load}, as IJava resolves it: the file as given; else the name with {@code .jsh}, {@code .jshell},
+     * {@code .java}, {@code .ijava} appended; else with {@code .ipynb}. A notebook runs its code cells in order, each
+     * as a cell (with its magics); any other file runs as one cell.
+     */
+    void load(String name) throws Exception {
+        Path given = expandHome(name);
+        List<Path> tried = new ArrayList<>();
+        tried.add(given);
+        for (String ext : LOAD_EXTENSIONS) {
+            tried.add(given.resolveSibling(given.getFileName() + ext));
+        }
+        for (Path file : tried) {
+            if (Files.isRegularFile(file)) {
+                if (file.getFileName().toString().endsWith(".ipynb")) {
+                    for (String cell : NotebookCells.codeCells(file)) {
+                        host.evalCell(cell);
+                    }
+                } else {
+                    host.evalCell(Files.readString(file, StandardCharsets.UTF_8));
+                }
+                return;
+            }
+        }
+        throw new NoSuchFileException(given.toAbsolutePath().toString(), null, "%load: no such file, nor with "
+                + String.join(", ", LOAD_EXTENSIONS) + " (paths are relative to " + Path.of("").toAbsolutePath() + ")");
+    }
+
+    /** What {@code %load name} appends to find a file, in order. */
+    static final List<String> LOAD_EXTENSIONS = List.of(".jsh", ".jshell", ".java", ".ijava", ".ipynb");
 
     private void addAll(List<String> patterns, String magic, PrintStream log) throws IOException {
         if (patterns.isEmpty()) {

@@ -48,6 +48,11 @@ final class MavenResolver {
             this.version = version;
         }
 
+        /** A coordinate from its parts; {@code type} null is a jar, {@code classifier} null is none. */
+        static Coordinate of(String group, String artifact, String type, String classifier, String version) {
+            return new Coordinate(group, artifact, type == null ? "jar" : type, classifier, version);
+        }
+
         static Coordinate parse(String text) {
             String[] p = text.trim().split(":");
             switch (p.length) {
@@ -92,6 +97,12 @@ final class MavenResolver {
         for (String c : coordinates) {
             coords.add(Coordinate.parse(c));
         }
+        return resolvePom(coords, repositories, log);
+    }
+
+    /** As {@link #resolve}, for coordinates already parsed (a POM's dependencies: {@code %loadFromPOM}). */
+    static List<Path> resolvePom(List<Coordinate> coords, List<String[]> repositories, java.io.PrintStream log)
+            throws IOException {
         String override = System.getenv(LOCAL_REPOSITORY_ENV);
         Path repository = localRepository(override);
         Path repoFlag = override == null || override.isBlank() ? null : repository; // null: mvn's own setting

@@ -1,0 +1,142 @@
+package diffusionkit.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Notebooks written for IJava, run with nbclient over the Jupyter protocol (src/test/resources/kernel/ijava):
+ * {@code %load} of a set-up file and of a notebook by bare name, {@code %%loadFromPOM}, {@code %addMavenRepo},
+ * IJava's rule for which cells show an {@code Out}; and a value whose {@code toString()} throws an Error, after which
+ * the kernel must keep answering (it used to lose its message thread and hang).
+ */
+@Notebooks
+class IJavaCompatibilityTest {
+
+    private static final Path FIXTURES = Path.of("src/test/resources/kernel/ijava").toAbsolutePath();
+    private static JsonArray compat;
+    private static JsonArray throwing;
+
+    @BeforeAll
+    static void execute() throws Exception {
+        Jupyter jupyter = new Jupyter();
+        String junitVersion = org.junit.jupiter.api.Test.class.getPackage().getImplementationVersion();
+        compat = run(jupyter, "ijava-compat.ipynb", junitVersion);
+        throwing = run(jupyter, "throwing-value.ipynb", junitVersion);
+    }
+
+    private static JsonArray run(Jupyter jupyter, String name, String junitVersion) throws Exception {
+        Path source = jupyter.workDir.resolve(name).toAbsolutePath();
+        Files.writeString(source, Files.readString(FIXTURES.resolve(name))
+                .replace("@FIXTURES@", FIXTURES.toString()).replace("@JUNIT_VERSION@", junitVersion));
+        Path executed = jupyter.workDir.resolve(name.replace(".ipynb", ".executed.ipynb")).toAbsolutePath();
+        Files.deleteIfExists(executed);
+        Jupyter.Run run = jupyter.python(List.of("run_notebook.py", source.toString(), executed.toString()), 300);
+        assertEquals(0, run.exitCode, "nbclient failed on " + name + ":\n" + run.output);
+        return JsonParser.parseString(Files.readString(executed, StandardCharsets.UTF_8)).getAsJsonObject()
+                .getAsJsonArray("cells");
+    }
+
+    private static JsonObject cell(JsonArray cells, String id) {
+        for (JsonElement c : cells) {
+            if (c.getAsJsonObject().get("id").getAsString().equals(id)) {
+                return c.getAsJsonObject();
+            }
+        }
+        throw new AssertionError("no cell " + id);
+    }
+
+    private static List<JsonObject> outputs(JsonArray cells, String id) {
+        List<JsonObject> out = new ArrayList<>();
+        cell(cells, id).getAsJsonArray("outputs").forEach(o -> out.add(o.getAsJsonObject()));
+        return out;
+    }
+
+    private static List<String> types(JsonArray cells, String id) {
+        return outputs(cells, id).stream().map(o -> o.get("output_type").getAsString()).toList();
+    }
+
+    private static String result(JsonArray cells, String id) {
+        for (JsonObject o : outputs(cells, id)) {
+            if (o.get("output_type").getAsString().equals("execute_result")) {
+                JsonElement t = o.getAsJsonObject("data").get("text/plain");
+                StringBuilder sb = new StringBuilder();
+                if (t.isJsonArray()) {
+                    t.getAsJsonArray().forEach(x -> sb.append(x.getAsString()));
+                } else {
+                    sb.append(t.getAsString());
+                }
+                return sb.toString();
+            }
+        }
+        throw new AssertionError("cell " + id + " has no Out: " + outputs(cells, id));
+    }
+
+    @Test
+    void anIJavaNotebookRunsUnchangedToItsLastCell() {
+        for (JsonElement c : compat) {
+            JsonObject cell = c.getAsJsonObject();
+            if (cell.get("cell_type").getAsString().equals("code")) {
+                String id = cell.get("id").getAsString();
+                assertTrue(!types(compat, id).contains("error"), "cell " + id + " failed: " + outputs(compat, id));
+                assertTrue(!cell.get("execution_count").isJsonNull(), "cell " + id + " ran");
+            }
+        }
+    }
+
+    @Test
+    void loadFindsASetUpFileAndANotebookByBareName() {
+        assertEquals("hello from setup.jsh, helpers.ipynb ran, twice(21) = 42", result(compat, "loaded"));
+        assertEquals(List.of(), types(compat, "load-jsh").stream().filter(t -> t.equals("execute_result")).toList(),
+                "%load shows nothing, as in IJava");
+    }
+
+    @Test
+    void loadFromPomResolvesAPastedDependency() {
+        assertEquals("Assertions", result(compat, "from-pom"));
+    }
+
+    @Test
+    void assignmentsAndDeclarationsShowNoOutAsInIJava() {
+        assertEquals(List.of(), types(compat, "declare"));
+        assertEquals(List.of(), types(compat, "assign"));
+        assertEquals("6", result(compat, "value"));
+        assertEquals(List.of(), types(compat, "null-value"), "a null value shows nothing, as in IJava");
+        assertEquals(List.of(), types(compat, "repo"));
+    }
+
+    @Test
+    void aValueWhoseToStringThrowsIsAnErrorAndTheKernelGoesOn() {
+        assertEquals(List.of("error"), types(throwing, "throwing"));
+        JsonObject error = outputs(throwing, "throwing").get(0);
+        assertTrue(error.get("evalue").getAsString().contains("could not be shown")
+                && error.get("evalue").getAsString().contains("AbstractMethodError"), error.toString());
+        assertEquals("still answering", result(throwing, "after"));
+        assertEquals(List.of("error"), types(throwing, "render-throws"));
+        assertEquals("2", result(throwing, "after-2"));
+        Duration answer = answerTime(cell(throwing, "after"));
+        assertTrue(answer.compareTo(Duration.ofSeconds(1)) < 0, "the next cell answered in " + answer);
+    }
+
+    /** From the kernel's receipt of the request to its reply (nbclient's timing metadata). */
+    private static Duration answerTime(JsonObject cell) {
+        JsonObject timing = cell.getAsJsonObject("metadata").getAsJsonObject("execution");
+        OffsetDateTime start = OffsetDateTime.parse(timing.get("iopub.execute_input").getAsString());
+        OffsetDateTime end = OffsetDateTime.parse(timing.get("shell.execute_reply").getAsString());
+        return Duration.between(start, end);
+    }
+}
