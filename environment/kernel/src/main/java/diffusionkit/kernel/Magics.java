@@ -77,18 +77,28 @@ final class Magics {
         List<String> words = split(line.stripLeading().substring(1));
         String name = words.isEmpty() ? "" : words.get(0);
         List<String> args = words.subList(Math.min(1, words.size()), words.size());
+        Object value = apply(name, args, log);
+        // on a line of its own, only the class path listing is shown (the other values are for lineMagic)
+        return (name.equals("classpath") || name.equals("addClasspath")) && args.isEmpty()
+                ? String.join("\n", host.classpath()) : null;
+    }
+
+    /**
+     * Runs a line magic by name and returns its value, as IJava's {@code lineMagic(name, args)}: the paths added
+     * ({@code %jars}, {@code %classpath} with arguments, {@code %maven}, {@code %loadFromPOM}) as a
+     * {@code List<String>}, the class path for {@code %classpath} alone, else {@code null}.
+     */
+    Object apply(String name, List<String> args, PrintStream log) throws Exception {
         switch (name) {
             case "addClasspath":
             case "classpath":
                 if (args.isEmpty()) {
-                    return String.join("\n", host.classpath());
+                    return List.copyOf(host.classpath());
                 }
-                addAll(args, "%classpath", log);
-                return null;
+                return addAll(args, "%classpath", log);
             case "addJars":
             case "jars":
-                addAll(args, "%jars", log);
-                return null;
+                return addAll(args, "%jars", log);
             case "addMavenRepo":
             case "mavenRepo":
                 if (args.size() != 2) {
@@ -106,7 +116,7 @@ final class Magics {
                 List<Path> jars = MavenResolver.resolve(args, repositories, log);
                 jars.forEach(host::addToClasspath);
                 log.println("%maven: added " + jars.size() + " jar(s) for " + String.join(" ", args));
-                return null;
+                return jars.stream().map(Path::toString).toList();
             case "load":
                 if (args.size() != 1) {
                     throw new IllegalArgumentException("%load takes one file of snippets: %load path/to/file.jsh");
@@ -123,8 +133,7 @@ final class Magics {
                     throw new NoSuchFileException(pom.toAbsolutePath().toString(), null, "%loadFromPOM: no such file"
                             + " (paths are relative to " + Path.of("").toAbsolutePath() + ")");
                 }
-                addPomDependencies(Files.readString(pom, StandardCharsets.UTF_8), args.subList(1, args.size()), log);
-                return null;
+                return addPomDependencies(Files.readString(pom, StandardCharsets.UTF_8), args.subList(1, args.size()), log);
             default:
                 throw new IllegalArgumentException("unknown line magic %" + name + ": this kernel has " + LINE_MAGICS);
         }
@@ -146,16 +155,20 @@ final class Magics {
         List<String> words = split(header.substring(2));
         String name = words.isEmpty() ? "" : words.get(0);
         List<String> args = words.subList(Math.min(1, words.size()), words.size());
+        return applyCell(name, args, body, log);
+    }
+
+    /** Runs a cell magic by name with its body, as IJava's {@code cellMagic(name, args, body)}. */
+    Object applyCell(String name, List<String> args, String body, PrintStream log) throws Exception {
         if (name.equals("loadFromPOM")) {
-            addPomDependencies(body, args, log);
-            return null;
+            return addPomDependencies(body, args, log);
         }
         throw new IllegalArgumentException("unknown cell magic %%" + name + ": this kernel has %%loadFromPOM, and the"
                 + " line magics " + LINE_MAGICS);
     }
 
     /** Resolves the dependencies of a POM or POM fragment ({@link PomFragment}) and adds them to the class path. */
-    private void addPomDependencies(String pomText, List<String> scopes, PrintStream log) throws Exception {
+    private List<String> addPomDependencies(String pomText, List<String> scopes, PrintStream log) throws Exception {
         PomFragment pom = PomFragment.parse(pomText, scopes);
         if (pom.dependencies().isEmpty()) {
             throw new IllegalArgumentException("%loadFromPOM: no <dependency> in it" + (scopes.isEmpty() ? ""
@@ -165,6 +178,7 @@ final class Magics {
         jars.forEach(host::addToClasspath);
         log.println("%loadFromPOM: added " + jars.size() + " jar(s) for " + pom.dependencies().size()
                 + " dependenc" + (pom.dependencies().size() == 1 ? "y" : "ies"));
+        return jars.stream().map(Path::toString).toList();
     }
 
     /**
@@ -198,11 +212,11 @@ final class Magics {
     /** What {@code %load name} appends to find a file, in order. */
     static final List<String> LOAD_EXTENSIONS = List.of(".jsh", ".jshell", ".java", ".ijava", ".ipynb");
 
-    private void addAll(List<String> patterns, String magic, PrintStream log) throws IOException {
+    private List<String> addAll(List<String> patterns, String magic, PrintStream log) throws IOException {
         if (patterns.isEmpty()) {
             throw new IllegalArgumentException(magic + " needs at least one path, for example " + magic + " lib/*.jar");
         }
-        int added = 0;
+        List<String> added = new ArrayList<>();
         for (String pattern : patterns) {
             List<Path> paths = glob(pattern);
             if (paths.isEmpty()) {
@@ -211,10 +225,58 @@ final class Magics {
             }
             for (Path p : paths) {
                 host.addToClasspath(p.toAbsolutePath());
-                added++;
+                added.add(p.toAbsolutePath().toString());
             }
         }
-        log.println(magic + ": added " + added + " path(s)");
+        log.println(magic + ": added " + added.size() + " path(s)");
+        return added;
+    }
+
+    private static final Pattern INLINE_MAGIC = Pattern.compile("^(.*=\\s*)%([A-Za-z]\\w*)(.*)$");
+
+    /**
+     * A Java line with a line magic as a value ({@code List<String> jars = %jars lib/*.jar}), as IJava allows after
+     * {@code =}, rewritten to call {@code lineMagic("jars", List.of("lib/*.jar"))}; any other line unchanged. A
+     * {@code %} inside a string literal, or one that is Java's remainder ({@code a = b % c}), is left alone.
+     */
+    static String inlineMagics(String line) {
+        Matcher m = INLINE_MAGIC.matcher(line);
+        if (isMagicLine(line) || !m.matches() || insideString(m.group(1))) {
+            return line;
+        }
+        StringBuilder call = new StringBuilder(m.group(1)).append("lineMagic(").append(javaString(m.group(2)))
+                .append(", List.of(");
+        List<String> args = split(m.group(3).strip().replaceAll(";\\s*$", ""));
+        for (int i = 0; i < args.size(); i++) {
+            call.append(i > 0 ? ", " : "").append(javaString(args.get(i)));
+        }
+        return call.append("));").toString();
+    }
+
+    private static boolean insideString(String prefix) {
+        boolean in = false;
+        for (int i = 0; i < prefix.length(); i++) {
+            if (prefix.charAt(i) == '"' && (i == 0 || prefix.charAt(i - 1) != '\\')) {
+                in = !in;
+            }
+        }
+        return in;
+    }
+
+    /** A Java string literal of {@code s}. */
+    static String javaString(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> b.append(c < 0x20 ? String.format("\\u%04x", (int) c) : String.valueOf(c));
+            }
+        }
+        return b.append('"').toString();
     }
 
     /** The files a path with optional glob characters names ({@code *}, {@code **}, {@code ?}, {@code {a,b}}). */

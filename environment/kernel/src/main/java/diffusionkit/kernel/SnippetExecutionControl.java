@@ -78,6 +78,9 @@ final class SnippetExecutionControl extends DirectExecutionControl {
 
     @Override
     protected String invoke(Method doitMethod) throws Exception {
+        if (Thread.currentThread() == running) {
+            return invokeNested(doitMethod);
+        }
         stopRequested = false;
         task.incrementAndGet();
         Future<Object> future = snippetThread.submit(() -> {
@@ -105,6 +108,22 @@ final class SnippetExecutionControl extends DirectExecutionControl {
                 throw (InvocationTargetException) cause;
             }
             throw new InvocationTargetException(thrown);
+        }
+    }
+
+    /**
+     * A cell's code evaluating code ({@code eval("...")}, {@code lineMagic("load", ...)}, as IJava allows): it runs on
+     * the cell's own thread, which is busy with the outer snippet and would never pick up a new task.
+     */
+    private String invokeNested(Method doitMethod) throws Exception {
+        try {
+            Object value = doitMethod.invoke(null);
+            String key = "#result-" + ids.incrementAndGet();
+            results.put(key, value == null ? NULL : value);
+            return key;
+        } catch (InvocationTargetException ex) {
+            lastThrown = ex.getCause();
+            throw ex;
         }
     }
 

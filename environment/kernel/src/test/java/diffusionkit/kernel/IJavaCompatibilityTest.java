@@ -41,8 +41,10 @@ class IJavaCompatibilityTest {
 
     private static JsonArray run(Jupyter jupyter, String name, String junitVersion) throws Exception {
         Path source = jupyter.workDir.resolve(name).toAbsolutePath();
+        Path junitJar = Path.of(org.junit.jupiter.api.Test.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         Files.writeString(source, Files.readString(FIXTURES.resolve(name))
-                .replace("@FIXTURES@", FIXTURES.toString()).replace("@JUNIT_VERSION@", junitVersion));
+                .replace("@FIXTURES@", FIXTURES.toString()).replace("@JUNIT_VERSION@", junitVersion)
+                .replace("@JUNIT_JAR@", junitJar.toString()));
         Path executed = jupyter.workDir.resolve(name.replace(".ipynb", ".executed.ipynb")).toAbsolutePath();
         Files.deleteIfExists(executed);
         Jupyter.Run run = jupyter.python(List.of("run_notebook.py", source.toString(), executed.toString()), 300);
@@ -108,6 +110,7 @@ class IJavaCompatibilityTest {
     @Test
     void loadFromPomResolvesAPastedDependency() {
         assertEquals("Assertions", result(compat, "from-pom"));
+        assertEquals(List.of("stream"), types(compat, "pom"), "it says what it added, and shows no Out");
     }
 
     @Test
@@ -117,6 +120,24 @@ class IJavaCompatibilityTest {
         assertEquals("6", result(compat, "value"));
         assertEquals(List.of(), types(compat, "null-value"), "a null value shows nothing, as in IJava");
         assertEquals(List.of(), types(compat, "repo"));
+    }
+
+    @Test
+    void aNotebookRegistersARendererThroughIJavasApi() {
+        JsonObject out = outputs(compat, "figure").stream()
+                .filter(o -> o.get("output_type").getAsString().equals("execute_result")).findFirst().orElseThrow();
+        JsonElement html = out.getAsJsonObject("data").get("text/html");
+        assertEquals("<div class=\"figure\">loss</div>", html.isJsonArray() ? html.getAsJsonArray().get(0).getAsString()
+                : html.getAsString());
+    }
+
+    @Test
+    void magicsAreValuesAndEvalRunsCodeFromACell() {
+        String jar = Path.of(org.junit.jupiter.api.Test.class.getProtectionDomain().getCodeSource().getLocation()
+                .getPath()).getFileName().toString();
+        assertEquals("1 jar: " + jar, result(compat, "magic-value"));
+        assertEquals("42", result(compat, "eval"));
+        assertEquals("true", result(compat, "line-magic"));
     }
 
     @Test

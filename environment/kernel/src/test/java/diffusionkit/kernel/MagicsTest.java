@@ -146,6 +146,18 @@ class MagicsTest {
     }
 
     @Test
+    void aMagicAfterAnEqualsSignIsAValueAsInIJava() {
+        assertEquals("List<String> jars = lineMagic(\"jars\", List.of(\"lib/*.jar\", \"my dir/x.jar\"));",
+                Magics.inlineMagics("List<String> jars = %jars lib/*.jar \"my dir/x.jar\""));
+        assertEquals("var cp = lineMagic(\"classpath\", List.of());", Magics.inlineMagics("var cp = %classpath;"));
+        for (String java : List.of("int r = a % b;", "String f = \"x=%s\";", "x %= 3;", "%jars a.jar",
+                "System.out.printf(\"a=%d%n\", 1);")) {
+            assertEquals(java, Magics.inlineMagics(java), "left alone: " + java);
+        }
+        assertEquals("\"a\\\"b\\\\c\\n\"", Magics.javaString("a\"b\\c\n"));
+    }
+
+    @Test
     void cellMagicsOtherThanLoadFromPomAreNamed() {
         Exception e = assertThrows(IllegalArgumentException.class,
                 () -> new Magics(new Recorder()).runCell("%%bash\necho hi", System.out));
