@@ -133,8 +133,8 @@ fi
 SPEC="$ROOT/environment/kernel/target/kernelspec/$NAME"
 rm -rf "$SPEC"
 mkdir -p "$SPEC"
-# CPU: DJL never reaches for the network (the natives are in lib/). GPU: DJL must be free to fetch CUDA natives.
-if [ "$GPU" = 0 ]; then JVM_FLAGS+=(-Dai.djl.offline=true); fi
+# DJL's offline switch is not fixed here: the kernel decides at start (DJL_OFFLINE=true|false in its environment,
+# else offline only where no network is configured; the CPU natives are in lib/, so DJL fetches nothing on a CPU).
 JVM_FLAGS+=(${SECURITY_FLAGS[@]+"${SECURITY_FLAGS[@]}"})
 /usr/bin/env python3 - "$SPEC/kernel.json" "$DISPLAY_NAME" "$CLASSPATH_ARG" "${JVM_FLAGS[@]}" <<'PY'
 import json, sys

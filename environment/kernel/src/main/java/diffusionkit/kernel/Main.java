@@ -37,6 +37,8 @@ public final class Main {
             return;
         }
         Logger.getLogger("").setLevel(Level.WARNING); // basekernel logs every message at INFO
+        DjlOffline.Choice djl = DjlOffline.apply(); // before any DJL class loads
+        System.err.println("[kernel] DJL offline: " + djl.offline() + " (" + djl.why() + ")");
         KernelConnectionProperties props = KernelConnectionProperties.parse(
                 Files.readString(Path.of(args[0]), StandardCharsets.UTF_8));
 

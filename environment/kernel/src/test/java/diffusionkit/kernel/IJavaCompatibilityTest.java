@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -35,19 +36,26 @@ class IJavaCompatibilityTest {
     static void execute() throws Exception {
         Jupyter jupyter = new Jupyter();
         String junitVersion = org.junit.jupiter.api.Test.class.getPackage().getImplementationVersion();
-        compat = run(jupyter, "ijava-compat.ipynb", junitVersion);
-        throwing = run(jupyter, "throwing-value.ipynb", junitVersion);
+        compat = run(jupyter, "ijava-compat.ipynb", junitVersion, Map.of());
+        throwing = run(jupyter, "throwing-value.ipynb", junitVersion, Map.of());
+        offlineOn = run(jupyter, "djl-offline.ipynb", junitVersion, Map.of("DJL_OFFLINE", "true"));
+        offlineOff = run(jupyter, "djl-offline.ipynb", junitVersion, Map.of("DJL_OFFLINE", "false"));
     }
 
-    private static JsonArray run(Jupyter jupyter, String name, String junitVersion) throws Exception {
+    private static JsonArray offlineOn;
+    private static JsonArray offlineOff;
+
+    private static JsonArray run(Jupyter jupyter, String name, String junitVersion, Map<String, String> env)
+            throws Exception {
         Path source = jupyter.workDir.resolve(name).toAbsolutePath();
         Path junitJar = Path.of(org.junit.jupiter.api.Test.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         Files.writeString(source, Files.readString(FIXTURES.resolve(name))
                 .replace("@FIXTURES@", FIXTURES.toString()).replace("@JUNIT_VERSION@", junitVersion)
                 .replace("@JUNIT_JAR@", junitJar.toString()));
-        Path executed = jupyter.workDir.resolve(name.replace(".ipynb", ".executed.ipynb")).toAbsolutePath();
+        Path executed = jupyter.workDir.resolve(name.replace(".ipynb", env.isEmpty() ? "" : "-" + env.hashCode())
+                .replace(".ipynb", "") + ".executed.ipynb").toAbsolutePath();
         Files.deleteIfExists(executed);
-        Jupyter.Run run = jupyter.python(List.of("run_notebook.py", source.toString(), executed.toString()), 300);
+        Jupyter.Run run = jupyter.python(List.of("run_notebook.py", source.toString(), executed.toString()), 300, env);
         assertEquals(0, run.exitCode, "nbclient failed on " + name + ":\n" + run.output);
         return JsonParser.parseString(Files.readString(executed, StandardCharsets.UTF_8)).getAsJsonObject()
                 .getAsJsonArray("cells");
@@ -151,6 +159,12 @@ class IJavaCompatibilityTest {
         assertEquals("2", result(throwing, "after-2"));
         Duration answer = answerTime(cell(throwing, "after"));
         assertTrue(answer.compareTo(Duration.ofSeconds(1)) < 0, "the next cell answered in " + answer);
+    }
+
+    @Test
+    void djlsOfflineSwitchIsASettingOfTheKernelsEnvironment() {
+        assertEquals("true", result(offlineOn, "offline"));
+        assertEquals("false", result(offlineOff, "offline"));
     }
 
     /** From the kernel's receipt of the request to its reply (nbclient's timing metadata). */

@@ -34,7 +34,6 @@ final class Jupyter {
         if (javaFeature <= 23) {
             flags.add("-Djava.security.manager=allow");
         }
-        flags.add("-Dai.djl.offline=true");
         return List.copyOf(flags);
     }
 
