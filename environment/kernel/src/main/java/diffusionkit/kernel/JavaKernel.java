@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -527,6 +528,44 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
     @Override
     public List<String> classpath() {
         return List.copyOf(classpath);
+    }
+
+    /**
+     * The jar or folder whose classes a cell gets instead of those of {@code jar}: the kernel's own copy of the same
+     * library, which comes first on the class path (the first class of {@code jar} that loads tells), or null when
+     * {@code jar}'s classes are its own.
+     */
+    @Override
+    public Path shadowedBy(Path jar) {
+        if (!Files.isRegularFile(jar)) {
+            return null;
+        }
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(jar.toFile())) {
+            var entries = zip.entries();
+            while (entries.hasMoreElements()) {
+                String name = entries.nextElement().getName();
+                if (!name.endsWith(".class") || name.startsWith("META-INF/") || name.endsWith("module-info.class")
+                        || name.endsWith("package-info.class")) {
+                    continue;
+                }
+                Class<?> c;
+                try {
+                    c = Class.forName(name.substring(0, name.length() - 6).replace('/', '.'), false,
+                            control.classLoader());
+                } catch (ClassNotFoundException | LinkageError e) {
+                    continue;
+                }
+                var source = c.getProtectionDomain().getCodeSource();
+                if (source == null || source.getLocation() == null) {
+                    return null;
+                }
+                Path from = Path.of(source.getLocation().toURI()).toAbsolutePath();
+                return from.equals(jar.toAbsolutePath()) ? null : from;
+            }
+        } catch (IOException | java.net.URISyntaxException | RuntimeException e) {
+            return null; // not a jar we can read: nothing to say
+        }
+        return null;
     }
 
     @Override

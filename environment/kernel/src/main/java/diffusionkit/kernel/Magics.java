@@ -43,6 +43,11 @@ final class Magics {
 
         /** Evaluates code as a cell; returns the value of its trailing expression or {@code null}. */
         Object evalCell(String code) throws Exception;
+
+        /** The jar or folder whose classes win over those of a jar just added (the kernel's own copy), or null. */
+        default Path shadowedBy(Path jar) {
+            return null;
+        }
     }
 
     private static final Pattern ARG = Pattern.compile("\"([^\"]*)\"|'([^']*)'|(\\S+)");
@@ -116,6 +121,7 @@ final class Magics {
                 List<Path> jars = MavenResolver.resolve(args, repositories, log);
                 jars.forEach(host::addToClasspath);
                 log.println("%maven: added " + jars.size() + " jar(s) for " + String.join(" ", args));
+                warnShadowed("%maven", jars);
                 return jars.stream().map(Path::toString).toList();
             case "load":
                 if (args.size() != 1) {
@@ -176,6 +182,7 @@ final class Magics {
         }
         List<Path> jars = MavenResolver.resolvePom(pom.dependencies(), pom.repositories(), log);
         jars.forEach(host::addToClasspath);
+        warnShadowed("%loadFromPOM", jars);
         log.println("%loadFromPOM: added " + jars.size() + " jar(s) for " + pom.dependencies().size()
                 + " dependenc" + (pom.dependencies().size() == 1 ? "y" : "ies"));
         return jars.stream().map(Path::toString).toList();
@@ -229,7 +236,32 @@ final class Magics {
             }
         }
         log.println(magic + ": added " + added.size() + " path(s)");
+        warnShadowed(magic, added.stream().map(Path::of).toList());
         return added;
+    }
+
+    /**
+     * Says, on the cell's stderr, which of the jars just added a cell will not see because the kernel carries its own
+     * copy of the same library, which comes first on the class path (a notebook asking for another version of DJL,
+     * Tablesaw, gson or slf4j gets the kernel's).
+     */
+    private void warnShadowed(String magic, List<Path> jars) {
+        List<String> pairs = new ArrayList<>();
+        for (Path jar : jars) {
+            Path by = host.shadowedBy(jar);
+            if (by != null) {
+                pairs.add(jar.getFileName() + " by " + by.getFileName());
+            }
+        }
+        if (!pairs.isEmpty()) {
+            System.err.println(magic + ": warning: " + pairs.size() + " of the " + jars.size() + " jar(s) added are"
+                    + " shadowed by the kernel's own copy of the same library, which comes first on the class path: "
+                    + String.join(", ", pairs) + ". Cells get the kernel's version; code written for the version"
+                    + " asked for may not compile or may behave differently. This kernel carries the kit's libraries"
+                    + " (DJL, Tablesaw, XChart, gson, slf4j, ...) for the course notebooks; for a notebook that needs"
+                    + " other versions of them, use IJava or JJava (environment/README.md, \"Using IJava or JJava"
+                    + " instead\").");
+        }
     }
 
     private static final Pattern INLINE_MAGIC = Pattern.compile("^(.*=\\s*)%([A-Za-z]\\w*)(.*)$");

@@ -45,13 +45,31 @@ class IJavaCompatibilityTest {
     private static JsonArray offlineOn;
     private static JsonArray offlineOff;
 
+    /** A stand-in for another version of a library the kernel carries: a jar with its own com.google.gson.Gson. */
+    static Path fakeGson(Path dir) throws Exception {
+        Path src = Files.createDirectories(dir.resolve("src/com/google/gson"));
+        Files.writeString(src.resolve("Gson.java"), "package com.google.gson;\n"
+                + "public class Gson { public String version() { return \"2.0-fake\"; } }\n");
+        Path classes = Files.createDirectories(dir.resolve("classes"));
+        assertEquals(0, javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, null, "--release", "17", "-d",
+                classes.toString(), src.resolve("Gson.java").toString()), "javac Gson.java");
+        Path jar = dir.resolve("gson-2.0-fake.jar");
+        try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar))) {
+            out.putNextEntry(new java.util.jar.JarEntry("com/google/gson/Gson.class"));
+            out.write(Files.readAllBytes(classes.resolve("com/google/gson/Gson.class")));
+            out.closeEntry();
+        }
+        return jar;
+    }
+
     private static JsonArray run(Jupyter jupyter, String name, String junitVersion, Map<String, String> env)
             throws Exception {
         Path source = jupyter.workDir.resolve(name).toAbsolutePath();
         Path junitJar = Path.of(org.junit.jupiter.api.Test.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         Files.writeString(source, Files.readString(FIXTURES.resolve(name))
                 .replace("@FIXTURES@", FIXTURES.toString()).replace("@JUNIT_VERSION@", junitVersion)
-                .replace("@JUNIT_JAR@", junitJar.toString()));
+                .replace("@JUNIT_JAR@", junitJar.toString())
+                .replace("@FAKE_GSON@", fakeGson(jupyter.workDir.resolve("fake-gson").toAbsolutePath()).toString()));
         Path executed = jupyter.workDir.resolve(name.replace(".ipynb", env.isEmpty() ? "" : "-" + env.hashCode())
                 .replace(".ipynb", "") + ".executed.ipynb").toAbsolutePath();
         Files.deleteIfExists(executed);
@@ -159,6 +177,19 @@ class IJavaCompatibilityTest {
         assertEquals("2", result(throwing, "after-2"));
         Duration answer = answerTime(cell(throwing, "after"));
         assertTrue(answer.compareTo(Duration.ofSeconds(1)) < 0, "the next cell answered in " + answer);
+    }
+
+    @Test
+    void anotherVersionOfALibraryTheKernelCarriesIsSaidToBeShadowed() {
+        String kernelGson = result(compat, "which-gson");
+        assertTrue(kernelGson.startsWith("gson-") && !kernelGson.equals("gson-2.0-fake.jar"), kernelGson);
+        String err = outputs(compat, "shadowed").stream()
+                .filter(o -> o.get("output_type").getAsString().equals("stream") && o.get("name").getAsString().equals("stderr"))
+                .map(o -> o.get("text").isJsonArray() ? String.join("", new com.google.gson.Gson().fromJson(o.get("text"),
+                        String[].class)) : o.get("text").getAsString())
+                .findFirst().orElseThrow(() -> new AssertionError("no warning: " + outputs(compat, "shadowed")));
+        assertTrue(err.contains("1 of the 1 jar(s) added are shadowed") && err.contains("gson-2.0-fake.jar by " + kernelGson)
+                && err.contains("IJava or JJava"), err);
     }
 
     @Test
