@@ -342,8 +342,17 @@ public final class Hub {
                 + ": check HF_ENDPOINT (" + settings.endpoint() + "), a proxy or a firewall.");
     }
 
-    /** Downloads a blob into {@code <etag>.incomplete}, resuming, checks it, moves it into place. Locked per blob. */
+    /**
+     * Downloads a blob into {@code <etag>.incomplete}, resuming, checks it, moves it into place. Locked per blob
+     * against other processes (a file lock), and within this one: a JVM may hold a file's lock once only.
+     */
     private void fetch(String repoId, String filename, Metadata meta, Path blob) throws IOException {
+        synchronized (Hub.class) {
+            fetchLocked(repoId, filename, meta, blob);
+        }
+    }
+
+    private void fetchLocked(String repoId, String filename, Metadata meta, Path blob) throws IOException {
         Path lockFile = cache.lock(repoId, meta.etag);
         Files.createDirectories(lockFile.getParent());
         Files.createDirectories(blob.getParent());
