@@ -10,7 +10,10 @@ import java.nio.file.Path;
 
 class ModelCardTest {
 
-    /** The course's card of its fine-tuned pipeline: YAML front matter the hub reads, then the usage snippet. */
+    /**
+     * The course's card of its fine-tuned pipeline: YAML front matter the hub reads, then the diffusers snippet (run on
+     * the shipped pipelines by environment/reference/check_model_cards.py).
+     */
     @Test
     void writesTheCoursesCard(@TempDir Path dir) throws Exception {
         ModelCard card = ModelCard.unconditional("Emoji: Food", "A model.", "emoji-finetuned");
@@ -31,12 +34,17 @@ class ModelCardTest {
 
                 A model.
 
-                ## Usage
+                ## Use it from Python (diffusers / transformers)
+
+                Needs `pip install torch diffusers transformers`, as the course installs them (diffusers 0.31 without transformers stops
+                on the `.safetensors` weights with "module 'safetensors' has no attribute 'torch'", diffusers issue #5989).
 
                 ```python
                 from diffusers import DDPMPipeline
-                pipeline = DDPMPipeline.from_pretrained('emoji-finetuned')
-                image = pipeline().images[0]
+
+                pipeline = DDPMPipeline.from_pretrained("emoji-finetuned")  # model_index.json, unet/, scheduler/
+                image = pipeline().images[0]  # a PIL image: DDPM, the scheduler's 1000 steps
+                image.save("sample.png")
                 ```
                 """, Files.readString(file));
     }
