@@ -59,10 +59,16 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
     private final PrintStream logOut;
     private final PrintStream logErr;
     private final CellOutput output;
-    private final SnippetExecutionControl control;
+    private volatile SnippetExecutionControl control;
     private final Magics magics;
-    private final CompletableFuture<JShell> shell;
+    private volatile CompletableFuture<JShell> shell;
     private final List<String> classpath = new ArrayList<>();
+    /** The kernel's own class path (the kit and its libraries), as the JVM started. */
+    private final List<String> kernelClasspath = new ArrayList<>();
+    /** Whether the shell puts the notebook's jars before the kernel's (see {@link #putNotebookJarsFirst}). */
+    private volatile boolean notebookJarsFirst;
+    /** Whether any Java code of the notebook has run in this shell (the start-up imports aside). */
+    private volatile boolean codeRan;
     /** Snippet id -> where it was typed, for stack traces: {execution count, first line in the cell}. */
     private final Map<String, int[]> snippetOrigin = new ConcurrentHashMap<>();
     private volatile boolean inCell;
@@ -82,6 +88,7 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
                 classpath.add(Path.of(entry).toAbsolutePath().toString());
             }
         }
+        kernelClasspath.addAll(classpath);
         control = new SnippetExecutionControl(new SnippetLoader(ClassLoader.getSystemClassLoader(), classpath));
         magics = new Magics(this);
         Display.attach(this);
@@ -91,11 +98,24 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
     }
 
     private JShell createShell() {
-        JShell js = JShell.builder()
-                .executionEngine(control.provider(), Map.of())
-                .out(logOut)
-                .err(logErr)
-                .build();
+        JShell js;
+        String jvmClasspath = System.getProperty("java.class.path");
+        try {
+            if (notebookJarsFirst) {
+                // JShell's compiler starts from java.class.path, read when the shell is built, and appends what
+                // addToClasspath adds; javac takes a class from the first entry that has it: the notebook's jars go first
+                List<String> first = classpath.stream().filter(e -> !kernelClasspath.contains(e)).toList();
+                System.setProperty("java.class.path", String.join(File.pathSeparator, first) + File.pathSeparator
+                        + jvmClasspath);
+            }
+            js = JShell.builder()
+                    .executionEngine(control.provider(), Map.of())
+                    .out(logOut)
+                    .err(logErr)
+                    .build();
+        } finally {
+            System.setProperty("java.class.path", jvmClasspath);
+        }
         classpath.forEach(js::addToClasspath);
         // eval(String) takes one snippet at a time
         SourceCodeAnalysis sca = js.sourceCodeAnalysis();
@@ -204,6 +224,7 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
     /** Evaluates Java source snippet by snippet; {@code firstLine} is its first line's number in the cell. */
     private Object evalJava(String code, int firstLine) throws Exception {
         JShell js = jshell();
+        codeRan = true;
         SourceCodeAnalysis sca = js.sourceCodeAnalysis();
         Object last = NO_VALUE;
         String remaining = code;
@@ -528,6 +549,32 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
     @Override
     public List<String> classpath() {
         return List.copyOf(classpath);
+    }
+
+    /**
+     * Makes the jars the notebook added come before the kernel's own libraries, for compiling and for loading, so that
+     * a notebook's {@code %maven} of another version of DJL, Tablesaw, gson... gets that version: possible while no
+     * Java code of the notebook has run (then the Java shell starts again, with the notebook's jars first; nothing is
+     * lost). Once code ran, the shell's classes are bound to the kernel's versions.
+     *
+     * @return whether the notebook's jars now come first
+     */
+    @Override
+    public boolean putNotebookJarsFirst() {
+        if (notebookJarsFirst) {
+            return true;
+        }
+        if (codeRan) {
+            return false;
+        }
+        JShell old = shell.join();
+        notebookJarsFirst = true;
+        control = new SnippetExecutionControl(new SnippetLoader(ClassLoader.getSystemClassLoader(), kernelClasspath,
+                true));
+        shell = CompletableFuture.completedFuture(createShell());
+        Thread.currentThread().setContextClassLoader(control.classLoader());
+        old.close();
+        return true;
     }
 
     /**

@@ -48,6 +48,11 @@ final class Magics {
         default Path shadowedBy(Path jar) {
             return null;
         }
+
+        /** Puts the notebook's jars before the kernel's own libraries if it still can; whether they now are. */
+        default boolean putNotebookJarsFirst() {
+            return false;
+        }
     }
 
     private static final Pattern ARG = Pattern.compile("\"([^\"]*)\"|'([^']*)'|(\\S+)");
@@ -121,7 +126,7 @@ final class Magics {
                 List<Path> jars = MavenResolver.resolve(args, repositories, log);
                 jars.forEach(host::addToClasspath);
                 log.println("%maven: added " + jars.size() + " jar(s) for " + String.join(" ", args));
-                warnShadowed("%maven", jars);
+                warnShadowed("%maven", jars, log);
                 return jars.stream().map(Path::toString).toList();
             case "load":
                 if (args.size() != 1) {
@@ -182,7 +187,7 @@ final class Magics {
         }
         List<Path> jars = MavenResolver.resolvePom(pom.dependencies(), pom.repositories(), log);
         jars.forEach(host::addToClasspath);
-        warnShadowed("%loadFromPOM", jars);
+        warnShadowed("%loadFromPOM", jars, log);
         log.println("%loadFromPOM: added " + jars.size() + " jar(s) for " + pom.dependencies().size()
                 + " dependenc" + (pom.dependencies().size() == 1 ? "y" : "ies"));
         return jars.stream().map(Path::toString).toList();
@@ -236,7 +241,7 @@ final class Magics {
             }
         }
         log.println(magic + ": added " + added.size() + " path(s)");
-        warnShadowed(magic, added.stream().map(Path::of).toList());
+        warnShadowed(magic, added.stream().map(Path::of).toList(), log);
         return added;
     }
 
@@ -245,7 +250,7 @@ final class Magics {
      * copy of the same library, which comes first on the class path (a notebook asking for another version of DJL,
      * Tablesaw, gson or slf4j gets the kernel's).
      */
-    private void warnShadowed(String magic, List<Path> jars) {
+    private void warnShadowed(String magic, List<Path> jars, PrintStream log) {
         List<String> pairs = new ArrayList<>();
         for (Path jar : jars) {
             Path by = host.shadowedBy(jar);
@@ -253,14 +258,31 @@ final class Magics {
                 pairs.add(jar.getFileName() + " by " + by.getFileName());
             }
         }
-        if (!pairs.isEmpty()) {
+        if (pairs.isEmpty()) {
+            return;
+        }
+        if (host.putNotebookJarsFirst()) {
+            List<String> still = new ArrayList<>();
+            for (Path jar : jars) {
+                if (host.shadowedBy(jar) != null) {
+                    still.add(jar.getFileName().toString());
+                }
+            }
+            if (still.isEmpty()) {
+                log.println(magic + ": the notebook's versions come first: " + String.join(", ", pairs).replace(" by ",
+                        " before the kernel's ") + " (no Java code had run: the Java shell started again with the"
+                        + " notebook's jars first).");
+                return;
+            }
+        }
+        {
             System.err.println(magic + ": warning: " + pairs.size() + " of the " + jars.size() + " jar(s) added are"
                     + " shadowed by the kernel's own copy of the same library, which comes first on the class path: "
                     + String.join(", ", pairs) + ". Cells get the kernel's version; code written for the version"
                     + " asked for may not compile or may behave differently. This kernel carries the kit's libraries"
                     + " (DJL, Tablesaw, XChart, gson, slf4j, ...) for the course notebooks; for a notebook that needs"
-                    + " other versions of them, use IJava or JJava (environment/README.md, \"Using IJava or JJava"
-                    + " instead\").");
+                    + " other versions of them, restart the kernel and run this magic before any Java code (the"
+                    + " notebook's jars then come first), or use IJava or JJava (environment/README.md).");
         }
     }
 

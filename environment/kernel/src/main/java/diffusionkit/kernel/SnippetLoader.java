@@ -34,10 +34,41 @@ final class SnippetLoader implements LoaderDelegate {
 
     /** The class loader of all snippet classes and of the jars added at run time. */
     static final class SnippetClassLoader extends URLClassLoader {
-        private final Map<String, byte[]> bytecodes = new ConcurrentHashMap<>();
+        /** Classes never taken from a notebook's jars: the platform's and the kernel's own, which cells talk to. */
+        private static final List<String> PARENT_ONLY = List.of("java.", "javax.", "jdk.", "sun.", "com.sun.",
+                "diffusionkit.kernel.", "io.github.spencerpark.");
 
-        SnippetClassLoader(ClassLoader parent) {
+        private final Map<String, byte[]> bytecodes = new ConcurrentHashMap<>();
+        private final boolean notebookFirst;
+
+        SnippetClassLoader(ClassLoader parent, boolean notebookFirst) {
             super("jshell-snippets", new URL[0], parent);
+            this.notebookFirst = notebookFirst;
+        }
+
+        /**
+         * With {@code notebookFirst}, a class that a jar added by the notebook holds is loaded from that jar even when
+         * the kernel's class path has the same class (another version of the library): the notebook's version wins.
+         * Otherwise, and for the platform's and the kernel's classes, the usual parent-first order.
+         */
+        @Override
+        protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+            if (!notebookFirst || PARENT_ONLY.stream().anyMatch(name::startsWith)) {
+                return super.loadClass(name, resolve);
+            }
+            synchronized (getClassLoadingLock(name)) {
+                Class<?> c = findLoadedClass(name);
+                if (c == null && findResource(name.replace('.', '/') + ".class") != null) {
+                    c = findClass(name);
+                }
+                if (c == null) {
+                    return super.loadClass(name, resolve);
+                }
+                if (resolve) {
+                    resolveClass(c);
+                }
+                return c;
+            }
         }
 
         void declare(String name, byte[] code) {
@@ -73,7 +104,15 @@ final class SnippetLoader implements LoaderDelegate {
      * @param parentClasspath the entries of that class path: JShell adds them for compiling, they need no loading
      */
     SnippetLoader(ClassLoader parent, Collection<String> parentClasspath) {
-        this.loader = new SnippetClassLoader(parent);
+        this(parent, parentClasspath, false);
+    }
+
+    /**
+     * @param notebookFirst classes of the jars the notebook adds win over the kernel's own copies
+     *     ({@link SnippetClassLoader#loadClass})
+     */
+    SnippetLoader(ClassLoader parent, Collection<String> parentClasspath, boolean notebookFirst) {
+        this.loader = new SnippetClassLoader(parent, notebookFirst);
         this.parentClasspath = Set.copyOf(parentClasspath);
     }
 

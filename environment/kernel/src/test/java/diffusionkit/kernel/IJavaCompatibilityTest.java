@@ -38,10 +38,12 @@ class IJavaCompatibilityTest {
         String junitVersion = org.junit.jupiter.api.Test.class.getPackage().getImplementationVersion();
         compat = run(jupyter, "ijava-compat.ipynb", junitVersion, Map.of());
         throwing = run(jupyter, "throwing-value.ipynb", junitVersion, Map.of());
+        ownVersion = run(jupyter, "own-version.ipynb", junitVersion, Map.of());
         offlineOn = run(jupyter, "djl-offline.ipynb", junitVersion, Map.of("DJL_OFFLINE", "true"));
         offlineOff = run(jupyter, "djl-offline.ipynb", junitVersion, Map.of("DJL_OFFLINE", "false"));
     }
 
+    private static JsonArray ownVersion;
     private static JsonArray offlineOn;
     private static JsonArray offlineOff;
 
@@ -190,6 +192,17 @@ class IJavaCompatibilityTest {
                 .findFirst().orElseThrow(() -> new AssertionError("no warning: " + outputs(compat, "shadowed")));
         assertTrue(err.contains("1 of the 1 jar(s) added are shadowed") && err.contains("gson-2.0-fake.jar by " + kernelGson)
                 && err.contains("IJava or JJava"), err);
+    }
+
+    @Test
+    void aNotebookThatAsksFirstForAnotherVersionGetsIt() {
+        assertTrue(types(ownVersion, "own-version").stream().allMatch(t -> t.equals("stream")),
+                "no error: " + outputs(ownVersion, "own-version"));
+        String said = outputs(ownVersion, "own-version").toString();
+        assertTrue(said.contains("the notebook's versions come first: gson-2.0-fake.jar before the kernel's gson-"), said);
+        assertEquals("2.0-fake", result(ownVersion, "use-it"), "code written for the notebook's version compiles and runs");
+        assertEquals("6", result(ownVersion, "kit-still-there"), "the kit's libraries are still there");
+        assertEquals("image 3x2", result(ownVersion, "image"), "and the kernel still renders");
     }
 
     @Test
