@@ -39,11 +39,13 @@ class IJavaCompatibilityTest {
         compat = run(jupyter, "ijava-compat.ipynb", junitVersion, Map.of());
         throwing = run(jupyter, "throwing-value.ipynb", junitVersion, Map.of());
         ownVersion = run(jupyter, "own-version.ipynb", junitVersion, Map.of());
+        ownMavenVersion = run(jupyter, "own-maven-version.ipynb", junitVersion, Map.of());
         offlineOn = run(jupyter, "djl-offline.ipynb", junitVersion, Map.of("DJL_OFFLINE", "true"));
         offlineOff = run(jupyter, "djl-offline.ipynb", junitVersion, Map.of("DJL_OFFLINE", "false"));
     }
 
     private static JsonArray ownVersion;
+    private static JsonArray ownMavenVersion;
     private static JsonArray offlineOn;
     private static JsonArray offlineOff;
 
@@ -64,6 +66,13 @@ class IJavaCompatibilityTest {
         return jar;
     }
 
+    /** The fixture POM with this build's JUnit version, for %loadFromPOM FILE. */
+    static Path pom(Path dir, String junitVersion) throws Exception {
+        Path pom = dir.resolve("fixture-pom.xml").toAbsolutePath();
+        Files.writeString(pom, Files.readString(FIXTURES.resolve("pom.xml")).replace("@JUNIT_VERSION@", junitVersion));
+        return pom;
+    }
+
     private static JsonArray run(Jupyter jupyter, String name, String junitVersion, Map<String, String> env)
             throws Exception {
         Path source = jupyter.workDir.resolve(name).toAbsolutePath();
@@ -71,7 +80,8 @@ class IJavaCompatibilityTest {
         Files.writeString(source, Files.readString(FIXTURES.resolve(name))
                 .replace("@FIXTURES@", FIXTURES.toString()).replace("@JUNIT_VERSION@", junitVersion)
                 .replace("@JUNIT_JAR@", junitJar.toString())
-                .replace("@FAKE_GSON@", fakeGson(jupyter.workDir.resolve("fake-gson").toAbsolutePath()).toString()));
+                .replace("@FAKE_GSON@", fakeGson(jupyter.workDir.resolve("fake-gson").toAbsolutePath()).toString())
+                .replace("@POM@", pom(jupyter.workDir, junitVersion).toString()));
         Path executed = jupyter.workDir.resolve(name.replace(".ipynb", env.isEmpty() ? "" : "-" + env.hashCode())
                 .replace(".ipynb", "") + ".executed.ipynb").toAbsolutePath();
         Files.deleteIfExists(executed);
@@ -138,6 +148,7 @@ class IJavaCompatibilityTest {
     @Test
     void loadFromPomResolvesAPastedDependency() {
         assertEquals("Assertions", result(compat, "from-pom"));
+        assertEquals("ParameterizedTest", result(compat, "from-pom-file"), "%loadFromPOM FILE, its test scope left out");
         assertEquals(List.of("stream"), types(compat, "pom"), "it says what it added, and shows no Out");
     }
 
@@ -203,6 +214,10 @@ class IJavaCompatibilityTest {
         assertEquals("2.0-fake", result(ownVersion, "use-it"), "code written for the notebook's version compiles and runs");
         assertEquals("6", result(ownVersion, "kit-still-there"), "the kit's libraries are still there");
         assertEquals("image 3x2", result(ownVersion, "image"), "and the kernel still renders");
+        // %maven of another version of a real library: the class comes from the version asked for
+        assertEquals("gson-2.10.1.jar", result(ownMavenVersion, "which"));
+        assertTrue(outputs(ownMavenVersion, "maven-version").toString().contains("the notebook's versions come first"),
+                outputs(ownMavenVersion, "maven-version").toString());
     }
 
     @Test
