@@ -21,10 +21,16 @@ public final class Display {
         kernel = k;
     }
 
-    private static JavaKernel kernel() {
+    /** Whether a kernel is running in this JVM. */
+    static boolean attached() {
+        return kernel != null;
+    }
+
+    /** The running kernel; outside one, an error that says so. */
+    static JavaKernel kernel() {
         JavaKernel k = kernel;
         if (k == null) {
-            throw new IllegalStateException("display(...) works only inside the Jupyter kernel");
+            throw new IllegalStateException("display(...) and IJava's API work only inside the Jupyter kernel");
         }
         return k;
     }

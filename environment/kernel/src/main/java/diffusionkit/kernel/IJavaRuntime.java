@@ -13,26 +13,16 @@ import io.github.spencerpark.jupyter.kernel.display.Renderer;
  */
 public final class IJavaRuntime {
 
-    private static volatile JavaKernel kernel;
-
     private IJavaRuntime() {
-    }
-
-    static void attach(JavaKernel k) {
-        kernel = k;
-    }
-
-    private static JavaKernel kernel() {
-        JavaKernel k = kernel;
-        if (k == null) {
-            throw new IllegalStateException("No IJava kernel running: IJava's API works inside the Jupyter kernel");
-        }
-        return k;
     }
 
     /** Whether a kernel is running (IJava's {@code getKernelInstance()} returns null otherwise). */
     public static boolean running() {
-        return kernel != null;
+        return Display.attached();
+    }
+
+    private static JavaKernel kernel() {
+        return Display.kernel();
     }
 
     /** Evaluates code as a cell (magics included); the value of its trailing expression, or null. */

@@ -91,8 +91,7 @@ final class JavaKernel extends BaseKernel implements Magics.Host, AutoCloseable 
         kernelClasspath.addAll(classpath);
         control = new SnippetExecutionControl(new SnippetLoader(ClassLoader.getSystemClassLoader(), classpath));
         magics = new Magics(this);
-        Display.attach(this);
-        IJavaRuntime.attach(this);
+        Display.attach(this); // also what IJavaRuntime (IJava's API) reaches
         // JShell's compiler warms up while Jupyter connects: start-up to the first result overlaps.
         shell = CompletableFuture.supplyAsync(this::createShell);
     }

@@ -246,9 +246,9 @@ final class Magics {
     }
 
     /**
-     * Says, on the cell's stderr, which of the jars just added a cell will not see because the kernel carries its own
-     * copy of the same library, which comes first on the class path (a notebook asking for another version of DJL,
-     * Tablesaw, gson or slf4j gets the kernel's).
+     * When the kernel carries its own copy of a library among the jars just added (a notebook asking for another
+     * version of DJL, Tablesaw, gson or slf4j): puts the notebook's jars first if no Java code has run yet, and says
+     * so; else says, on the cell's stderr, which jars a cell will not see and what to do.
      */
     private void warnShadowed(String magic, List<Path> jars, PrintStream log) {
         List<String> pairs = new ArrayList<>();
@@ -261,29 +261,19 @@ final class Magics {
         if (pairs.isEmpty()) {
             return;
         }
-        if (host.putNotebookJarsFirst()) {
-            List<String> still = new ArrayList<>();
-            for (Path jar : jars) {
-                if (host.shadowedBy(jar) != null) {
-                    still.add(jar.getFileName().toString());
-                }
-            }
-            if (still.isEmpty()) {
-                log.println(magic + ": the notebook's versions come first: " + String.join(", ", pairs).replace(" by ",
-                        " before the kernel's ") + " (no Java code had run: the Java shell started again with the"
-                        + " notebook's jars first).");
-                return;
-            }
+        if (host.putNotebookJarsFirst() && jars.stream().noneMatch(jar -> host.shadowedBy(jar) != null)) {
+            log.println(magic + ": the notebook's versions come first: " + String.join(", ", pairs).replace(" by ",
+                    " before the kernel's ") + " (no Java code had run: the Java shell started again with the"
+                    + " notebook's jars first).");
+            return;
         }
-        {
-            System.err.println(magic + ": warning: " + pairs.size() + " of the " + jars.size() + " jar(s) added are"
-                    + " shadowed by the kernel's own copy of the same library, which comes first on the class path: "
-                    + String.join(", ", pairs) + ". Cells get the kernel's version; code written for the version"
-                    + " asked for may not compile or may behave differently. This kernel carries the kit's libraries"
-                    + " (DJL, Tablesaw, XChart, gson, slf4j, ...) for the course notebooks; for a notebook that needs"
-                    + " other versions of them, restart the kernel and run this magic before any Java code (the"
-                    + " notebook's jars then come first), or use IJava or JJava (environment/README.md).");
-        }
+        System.err.println(magic + ": warning: " + pairs.size() + " of the " + jars.size() + " jar(s) added are"
+                + " shadowed by the kernel's own copy of the same library, which comes first on the class path: "
+                + String.join(", ", pairs) + ". Cells get the kernel's version; code written for the version"
+                + " asked for may not compile or may behave differently. This kernel carries the kit's libraries"
+                + " (DJL, Tablesaw, XChart, gson, slf4j, ...) for the course notebooks; for a notebook that needs"
+                + " other versions of them, restart the kernel and run this magic before any Java code (the"
+                + " notebook's jars then come first), or use IJava or JJava (environment/README.md).");
     }
 
     private static final Pattern INLINE_MAGIC = Pattern.compile("^(.*=\\s*)%([A-Za-z]\\w*)(.*)$");
