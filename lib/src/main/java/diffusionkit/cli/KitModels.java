@@ -1,6 +1,5 @@
 package diffusionkit.cli;
 
-import diffusionkit.data.KitHome;
 import diffusionkit.hub.HubException;
 import diffusionkit.hub.Pretrained;
 import diffusionkit.io.CheckpointException;
@@ -9,8 +8,6 @@ import diffusionkit.models.UNet2DModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -25,24 +22,9 @@ final class KitModels {
 
     private KitModels() {}
 
-    /** The folder of the kit's models, or null outside a checkout. */
-    static Path modelsRoot() {
-        Path home = KitHome.find();
-        return home == null ? null : home.resolve("datasets").resolve("models");
-    }
-
-    /** The kit model names present. */
+    /** The kit model names present ({@link Pretrained#kitModelNames()}). */
     static List<String> names() {
-        List<String> out = new ArrayList<>();
-        Path root = modelsRoot();
-        if (root != null && Files.isDirectory(root)) {
-            try (var s = Files.list(root)) {
-                s.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().forEach(out::add);
-            } catch (IOException e) {
-                // listed as none
-            }
-        }
-        return out;
+        return Pretrained.kitModelNames();
     }
 
     /**

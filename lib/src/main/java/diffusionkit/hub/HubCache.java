@@ -1,16 +1,13 @@
 package diffusionkit.hub;
 
 import diffusionkit.util.AtomicFiles;
+import diffusionkit.util.Checksums;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
@@ -160,29 +157,13 @@ public final class HubCache {
 
     /** The SHA-256 of a file, hex. */
     public static String sha256(Path file) throws IOException {
-        return digest("SHA-256", new byte[0], file);
+        return Checksums.sha256(file);
     }
 
     /** The git blob hash of a file: sha1("blob " + size + "\0" + bytes), the etag of a small (non-LFS) hub file. */
     public static String gitBlobSha1(Path file) throws IOException {
-        return digest("SHA-1", ("blob " + Files.size(file) + "\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII),
-                file);
-    }
-
-    private static String digest(String algorithm, byte[] prefix, Path file) throws IOException {
-        try {
-            MessageDigest md = MessageDigest.getInstance(algorithm);
-            md.update(prefix);
-            try (InputStream in = Files.newInputStream(file)) {
-                byte[] buf = new byte[1 << 20];
-                for (int n; (n = in.read(buf)) > 0; ) {
-                    md.update(buf, 0, n);
-                }
-            }
-            return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Checksums.digest("SHA-1",
+                ("blob " + Files.size(file) + "\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII), file);
     }
 
     /**

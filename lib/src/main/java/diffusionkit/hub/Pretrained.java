@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -119,14 +120,33 @@ public final class Pretrained {
         };
     }
 
+    /** The folder of the kit's own models ({@code datasets/models} of the checkout), or null outside a checkout. */
+    public static Path kitModelsRoot() {
+        Path home = KitHome.find();
+        return home == null ? null : home.resolve("datasets").resolve("models");
+    }
+
+    /** The names of the kit's own models present, sorted (none outside a checkout). */
+    public static List<String> kitModelNames() {
+        Path root = kitModelsRoot();
+        if (root == null || !Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (var s = Files.list(root)) {
+            return s.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            return List.of(); // listed as none
+        }
+    }
+
     private static Path local(String ref) {
         Path p = Paths.get(ref);
         if (Files.isDirectory(p)) {
             return p;
         }
-        Path home = KitHome.find();
-        if (home != null && !ref.contains("/") && !ref.contains("@") && !ref.isBlank()) {
-            Path kit = home.resolve("datasets").resolve("models").resolve(ref);
+        Path root = kitModelsRoot();
+        if (root != null && !ref.contains("/") && !ref.contains("@") && !ref.isBlank()) {
+            Path kit = root.resolve(ref);
             if (Files.isDirectory(kit)) {
                 return kit;
             }
@@ -139,16 +159,11 @@ public final class Pretrained {
     }
 
     private static String kitModels() {
-        Path home = KitHome.find();
-        if (home == null) {
+        if (kitModelsRoot() == null) {
             return "none: not inside the kit's checkout";
         }
-        try (var s = Files.list(home.resolve("datasets").resolve("models"))) {
-            return "datasets/models: " + String.join(", ", s.filter(Files::isDirectory)
-                    .map(p -> p.getFileName().toString()).sorted().toList());
-        } catch (IOException e) {
-            return "none found";
-        }
+        List<String> names = kitModelNames();
+        return names.isEmpty() ? "none found" : "datasets/models: " + String.join(", ", names);
     }
 
     /** The files of one repository at one commit: the first answer fixes the commit, later files are asked at it. */

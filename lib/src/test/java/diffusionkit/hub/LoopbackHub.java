@@ -247,27 +247,30 @@ final class LoopbackHub implements AutoCloseable {
         if (from > 0) {
             h.put("Content-Range", "bytes " + from + "-" + (bytes.length - 1) + "/" + bytes.length);
         }
+        int code = from > 0 ? 206 : 200;
         Long cut = cutAfter.remove(cdnNames.get(sha));
         if (cut != null && !ex.getRequestMethod().equals("HEAD")) {
-            h.forEach((k, v) -> ex.getResponseHeaders().set(k, v));
-            ex.sendResponseHeaders(from > 0 ? 206 : 200, body.length);
-            OutputStream out = ex.getResponseBody();
-            out.write(body, 0, (int) Math.min(cut, body.length));
-            out.flush();
+            sendFirstBytes(ex, code, h, body, cut);
             // drop the connection without the rest: the client sees the body end early
             throw new IOException("cut on purpose");
         }
         Long stallAt = stallAfter.remove(cdnNames.get(sha));
         if (stallAt != null && !ex.getRequestMethod().equals("HEAD")) {
-            h.forEach((k, v) -> ex.getResponseHeaders().set(k, v));
-            ex.sendResponseHeaders(from > 0 ? 206 : 200, body.length);
-            OutputStream out = ex.getResponseBody();
-            out.write(body, 0, (int) Math.min(stallAt, body.length));
-            out.flush();
+            sendFirstBytes(ex, code, h, body, stallAt);
             sleep(stall); // the client's read timeout fires in here
             throw new IOException("stalled on purpose");
         }
-        send(ex, from > 0 ? 206 : 200, h, body);
+        send(ex, code, h, body);
+    }
+
+    /** Announces the whole body, sends its first {@code n} bytes only (the caller then breaks the answer off). */
+    private static void sendFirstBytes(HttpExchange ex, int code, Map<String, String> headers, byte[] body, long n)
+            throws IOException {
+        headers.forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+        ex.sendResponseHeaders(code, body.length);
+        OutputStream out = ex.getResponseBody();
+        out.write(body, 0, (int) Math.min(n, body.length));
+        out.flush();
     }
 
     private byte[] serving(String file, byte[] bytes) {

@@ -83,6 +83,7 @@ final class Magics {
      * @return a value to show when the magic is the last line of the cell, or {@code null}
      * @throws Exception when the magic fails; the message names the magic, the argument, and the fix
      */
+    @SuppressWarnings("unchecked") // %classpath alone: apply returns the class path, a List<String>
     Object run(String line, PrintStream log) throws Exception {
         List<String> words = split(line.stripLeading().substring(1));
         String name = words.isEmpty() ? "" : words.get(0);
@@ -90,7 +91,7 @@ final class Magics {
         Object value = apply(name, args, log);
         // on a line of its own, only the class path listing is shown (the other values are for lineMagic)
         return (name.equals("classpath") || name.equals("addClasspath")) && args.isEmpty()
-                ? String.join("\n", host.classpath()) : null;
+                ? String.join("\n", (List<String>) value) : null;
     }
 
     /**

@@ -93,10 +93,7 @@ final class SnippetExecutionControl extends DirectExecutionControl {
             }
         });
         try {
-            Object value = future.get();
-            String key = "#result-" + ids.incrementAndGet();
-            results.put(key, value == null ? NULL : value);
-            return key;
+            return keep(future.get());
         } catch (ExecutionException ex) {
             Throwable cause = ex.getCause();
             Throwable thrown = cause instanceof InvocationTargetException ? cause.getCause() : cause;
@@ -117,14 +114,18 @@ final class SnippetExecutionControl extends DirectExecutionControl {
      */
     private String invokeNested(Method doitMethod) throws Exception {
         try {
-            Object value = doitMethod.invoke(null);
-            String key = "#result-" + ids.incrementAndGet();
-            results.put(key, value == null ? NULL : value);
-            return key;
+            return keep(doitMethod.invoke(null));
         } catch (InvocationTargetException ex) {
             lastThrown = ex.getCause();
             throw ex;
         }
+    }
+
+    /** Keeps a snippet's value for {@link #takeResult} under a new key, which JShell reports as the value. */
+    private String keep(Object value) {
+        String key = "#result-" + ids.incrementAndGet();
+        results.put(key, value == null ? NULL : value);
+        return key;
     }
 
     @SuppressWarnings("removal")
